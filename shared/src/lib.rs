@@ -1,0 +1,19 @@
+//! ThiĐua's shared core: the domain model, its validation rules and the sync protocol.
+//!
+//! Pure and wasm-clean: no I/O, no clock, no randomness. The tablet and the server call the
+//! same functions, so a change valid offline is valid on the server and both compute the same.
+
+pub mod collation;
+pub mod demo;
+pub mod error;
+pub mod hlc;
+pub mod model;
+pub mod mutation;
+pub mod points;
+pub mod protocol;
+
+pub use error::DomainError;
+pub use hlc::Hlc;
+pub use model::Record;
+pub use mutation::{Mutation, Op};
+pub use points::Points;
