@@ -1,1 +1,42 @@
+//! ThiĐua's server as a library: `app` builds the router over any `Store`, `launch` serves it
+//! on a listener until a shutdown signal, so tests run the real thing on port 0.
 
+pub mod config;
+pub mod error;
+mod routes;
+pub mod store;
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use config::Limits;
+pub use store::{PgStore, SqliteStore, Store, StoreError};
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState<S: Store> {
+    /// The database.
+    pub store: S,
+    /// Request limits.
+    pub limits: Limits,
+}
+
+/// The whole HTTP application: the API under `/api/v1` and, if given, the built app.
+pub fn app<S: Store>(store: S, limits: Limits, static_dir: Option<PathBuf>) -> Router {
+    routes::router(AppState { store, limits }, static_dir)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, finishing requests in flight, so
+/// every write a client saw acknowledged is committed.
+pub async fn launch(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

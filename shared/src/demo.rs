@@ -24,15 +24,36 @@ pub const COVENANT_ID: Uuid = id(200);
 
 /// The nine member units: (full name, short name).
 pub const UNITS: [(&str, &str); 9] = [
-    ("Ủy ban Trung ương Mặt trận Tổ quốc Việt Nam", "MTTQ Việt Nam"),
+    (
+        "Ủy ban Trung ương Mặt trận Tổ quốc Việt Nam",
+        "MTTQ Việt Nam",
+    ),
     ("Trung ương Đoàn TNCS Hồ Chí Minh", "Trung ương Đoàn"),
-    ("Trung ương Hội Cựu chiến binh Việt Nam", "Hội Cựu chiến binh"),
-    ("Tổng Liên đoàn Lao động Việt Nam", "Tổng Liên đoàn Lao động"),
+    (
+        "Trung ương Hội Cựu chiến binh Việt Nam",
+        "Hội Cựu chiến binh",
+    ),
+    (
+        "Tổng Liên đoàn Lao động Việt Nam",
+        "Tổng Liên đoàn Lao động",
+    ),
     ("Trung ương Hội Nông dân Việt Nam", "Hội Nông dân"),
-    ("Trung ương Hội Liên hiệp Phụ nữ Việt Nam", "Hội Liên hiệp Phụ nữ"),
-    ("Liên hiệp các tổ chức Hữu nghị Việt Nam", "Liên hiệp Hữu nghị"),
-    ("Liên hiệp các Hội Văn học Nghệ thuật Việt Nam", "Liên hiệp Hội VHNT"),
-    ("Liên hiệp các Hội Khoa học và Kỹ thuật Việt Nam", "Liên hiệp Hội KH&KT"),
+    (
+        "Trung ương Hội Liên hiệp Phụ nữ Việt Nam",
+        "Hội Liên hiệp Phụ nữ",
+    ),
+    (
+        "Liên hiệp các tổ chức Hữu nghị Việt Nam",
+        "Liên hiệp Hữu nghị",
+    ),
+    (
+        "Liên hiệp các Hội Văn học Nghệ thuật Việt Nam",
+        "Liên hiệp Hội VHNT",
+    ),
+    (
+        "Liên hiệp các Hội Khoa học và Kỹ thuật Việt Nam",
+        "Liên hiệp Hội KH&KT",
+    ),
 ];
 
 type CriterionRow = (&'static str, CriterionKind, i64);
@@ -42,59 +63,127 @@ const CONTENTS: [(&str, &[CriterionRow]); 8] = [
     (
         "Tuyên truyền, giáo dục chính trị tư tưởng; học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh",
         &[
-            ("Quán triệt, triển khai nghị quyết, chỉ thị của Đảng", CriterionKind::Standard, 800),
-            ("Học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh", CriterionKind::Standard, 700),
+            (
+                "Quán triệt, triển khai nghị quyết, chỉ thị của Đảng",
+                CriterionKind::Standard,
+                800,
+            ),
+            (
+                "Học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh",
+                CriterionKind::Standard,
+                700,
+            ),
         ],
     ),
     (
         "Thực hiện nhiệm vụ chính trị, chỉ tiêu được giao",
         &[
-            ("Hoàn thành các chỉ tiêu, nhiệm vụ trọng tâm của năm", CriterionKind::Standard, 1500),
-            ("Thực hiện các nhiệm vụ đột xuất được giao", CriterionKind::Standard, 1000),
+            (
+                "Hoàn thành các chỉ tiêu, nhiệm vụ trọng tâm của năm",
+                CriterionKind::Standard,
+                1500,
+            ),
+            (
+                "Thực hiện các nhiệm vụ đột xuất được giao",
+                CriterionKind::Standard,
+                1000,
+            ),
         ],
     ),
     (
         "Tổ chức phong trào thi đua, cuộc vận động",
         &[
-            ("Phát động, tổ chức phong trào thi đua theo chuyên đề", CriterionKind::Standard, 800),
-            ("Sơ kết, tổng kết, khen thưởng kịp thời", CriterionKind::Standard, 700),
+            (
+                "Phát động, tổ chức phong trào thi đua theo chuyên đề",
+                CriterionKind::Standard,
+                800,
+            ),
+            (
+                "Sơ kết, tổng kết, khen thưởng kịp thời",
+                CriterionKind::Standard,
+                700,
+            ),
         ],
     ),
     (
         "Phát triển đoàn viên, hội viên; giám sát, phản biện xã hội",
         &[
-            ("Phát triển đoàn viên, hội viên đạt chỉ tiêu", CriterionKind::Standard, 500),
-            ("Thực hiện giám sát, phản biện xã hội theo kế hoạch", CriterionKind::Standard, 500),
+            (
+                "Phát triển đoàn viên, hội viên đạt chỉ tiêu",
+                CriterionKind::Standard,
+                500,
+            ),
+            (
+                "Thực hiện giám sát, phản biện xã hội theo kế hoạch",
+                CriterionKind::Standard,
+                500,
+            ),
         ],
     ),
     (
         "Xây dựng Đảng, đoàn thể vững mạnh; cơ quan đạt chuẩn văn hóa",
         &[
-            ("Tổ chức Đảng, đoàn thể đạt trong sạch, vững mạnh", CriterionKind::Standard, 600),
+            (
+                "Tổ chức Đảng, đoàn thể đạt trong sạch, vững mạnh",
+                CriterionKind::Standard,
+                600,
+            ),
             ("Cơ quan đạt chuẩn văn hóa", CriterionKind::Standard, 400),
         ],
     ),
     (
         "Công tác thi đua, khen thưởng; nhân rộng điển hình tiên tiến",
         &[
-            ("Công tác thi đua, khen thưởng đúng quy định", CriterionKind::Standard, 500),
-            ("Phát hiện, bồi dưỡng, nhân rộng điển hình tiên tiến", CriterionKind::Standard, 500),
+            (
+                "Công tác thi đua, khen thưởng đúng quy định",
+                CriterionKind::Standard,
+                500,
+            ),
+            (
+                "Phát hiện, bồi dưỡng, nhân rộng điển hình tiên tiến",
+                CriterionKind::Standard,
+                500,
+            ),
         ],
     ),
     (
         "Tham gia hoạt động của Khối; báo cáo đúng hạn",
         &[
-            ("Tham gia đầy đủ các hoạt động của Khối", CriterionKind::Standard, 500),
-            ("Gửi báo cáo đúng hạn, đúng nội dung", CriterionKind::Standard, 500),
-            ("Mỗi lần báo cáo chậm hoặc vắng mặt không lý do", CriterionKind::Deduction, 100),
+            (
+                "Tham gia đầy đủ các hoạt động của Khối",
+                CriterionKind::Standard,
+                500,
+            ),
+            (
+                "Gửi báo cáo đúng hạn, đúng nội dung",
+                CriterionKind::Standard,
+                500,
+            ),
+            (
+                "Mỗi lần báo cáo chậm hoặc vắng mặt không lý do",
+                CriterionKind::Deduction,
+                100,
+            ),
         ],
     ),
     (
         "Công tác xã hội, an sinh",
         &[
-            ("Tham gia các hoạt động an sinh xã hội, từ thiện", CriterionKind::Standard, 500),
-            ("Được tặng Cờ thi đua của Bộ, ngành, tỉnh", CriterionKind::Bonus, 1000),
-            ("Tập thể bị kỷ luật hoặc mất đoàn kết nội bộ", CriterionKind::Disqualifier, 0),
+            (
+                "Tham gia các hoạt động an sinh xã hội, từ thiện",
+                CriterionKind::Standard,
+                500,
+            ),
+            (
+                "Được tặng Cờ thi đua của Bộ, ngành, tỉnh",
+                CriterionKind::Bonus,
+                1000,
+            ),
+            (
+                "Tập thể bị kỷ luật hoặc mất đoàn kết nội bộ",
+                CriterionKind::Disqualifier,
+                0,
+            ),
         ],
     ),
 ];
@@ -175,9 +264,9 @@ mod tests {
             })
             .sum();
         assert_eq!(standard, 100_00);
-        let contents = recs.iter().filter(|r| r.kind() == "content").count();
+        let contents = recs.iter().filter(|r| r.record_type() == "content").count();
         assert_eq!(contents, 8);
-        let units = recs.iter().filter(|r| r.kind() == "unit").count();
+        let units = recs.iter().filter(|r| r.record_type() == "unit").count();
         assert_eq!(units, 9);
         let ids: HashSet<Uuid> = recs.iter().map(Record::id).collect();
         assert_eq!(ids.len(), recs.len(), "ids are unique");

@@ -143,7 +143,7 @@ pub struct Criterion {
 
 /// Any record that syncs, tagged with its kind.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {
     /// A member unit.
     Unit(Unit),
@@ -169,8 +169,8 @@ impl Record {
         }
     }
 
-    /// The record's kind, as on the wire.
-    pub fn kind(&self) -> &'static str {
+    /// The record's type, as on the wire (`"type"`).
+    pub fn record_type(&self) -> &'static str {
         match self {
             Record::Unit(_) => "unit",
             Record::Block(_) => "block",
@@ -204,7 +204,7 @@ mod tests {
             short_name: "Hội Nông dân".into(),
         });
         let json = serde_json::to_value(&unit).expect("json");
-        assert_eq!(json["kind"], "unit");
+        assert_eq!(json["type"], "unit");
         let back: Record = serde_json::from_value(json).expect("back");
         assert_eq!(back, unit);
         assert_eq!(back.scope(), None);
@@ -213,7 +213,7 @@ mod tests {
     #[test]
     fn unknown_fields_are_refused() {
         let json = serde_json::json!({
-            "kind": "unit", "id": Uuid::nil(), "name": "A", "short_name": "A", "extra": 1
+            "type": "unit", "id": Uuid::nil(), "name": "A", "short_name": "A", "extra": 1
         });
         assert!(serde_json::from_value::<Record>(json).is_err());
     }

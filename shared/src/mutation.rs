@@ -105,7 +105,7 @@ pub fn apply(
                 return Err(DomainError::WrongKind {
                     id: op.target(),
                     expected: op.target_kind(),
-                    found: record.kind(),
+                    found: record.record_type(),
                 });
             };
             let title = validate_title(title)?;
@@ -203,12 +203,24 @@ mod tests {
             .into_iter()
             .find(|r| matches!(r, Record::Block(_)))
             .expect("block");
-        let wrong = apply(&rename(block.id(), "x", 1, 1), Some(&block), &FieldClocks::new());
+        let wrong = apply(
+            &rename(block.id(), "x", 1, 1),
+            Some(&block),
+            &FieldClocks::new(),
+        );
         assert_eq!(wrong.expect_err("wrong kind").code(), "wrong_entity_kind");
-        let empty = apply(&rename(rec.id(), "   ", 1, 1), Some(&rec), &FieldClocks::new());
+        let empty = apply(
+            &rename(rec.id(), "   ", 1, 1),
+            Some(&rec),
+            &FieldClocks::new(),
+        );
         assert_eq!(empty.expect_err("empty").code(), "empty_text");
         let long = "ô".repeat(MAX_TITLE_CHARS + 1);
-        let long = apply(&rename(rec.id(), &long, 1, 1), Some(&rec), &FieldClocks::new());
+        let long = apply(
+            &rename(rec.id(), &long, 1, 1),
+            Some(&rec),
+            &FieldClocks::new(),
+        );
         assert_eq!(long.expect_err("long").code(), "text_too_long");
     }
 

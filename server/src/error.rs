@@ -1,0 +1,146 @@
+//! The API's one error type: every failure a client can see, with its status and stable code.
+//! Internal errors are logged in full and sent out as a bare `internal`.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use shared::protocol::{ErrorBody, ErrorCode, ProtocolVersion, Rejection};
+
+use crate::store::{PushError, StoreError};
+
+/// An error answered to an API client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body is not the JSON expected.
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    /// 415: the body is not declared as JSON.
+    #[error("expected a JSON body (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    /// 400: the client's major protocol version is not this server's.
+    #[error("protocol {}.{} is not supported; this server speaks {}.x", .got.major, .got.minor, .ours.major)]
+    UnsupportedProtocol {
+        /// What the client sent.
+        got: ProtocolVersion,
+        /// What the server speaks.
+        ours: ProtocolVersion,
+    },
+    /// 413: the body is over the limit.
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// 413: too many mutations in one push.
+    #[error("{got} mutations in one push; at most {max} are accepted")]
+    BatchTooLarge {
+        /// How many were sent.
+        got: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// 422: some mutations break a rule; nothing was written.
+    #[error("{} mutation(s) rejected; nothing was written", .0.len())]
+    Rejected(Vec<Rejection>),
+    /// 404: no such route.
+    #[error("no such endpoint")]
+    NotFound,
+    /// 500: storage failed.
+    #[error(transparent)]
+    Internal(#[from] StoreError),
+}
+
+impl From<PushError> for ApiError {
+    fn from(e: PushError) -> Self {
+        match e {
+            PushError::Rejected(r) => ApiError::Rejected(r),
+            PushError::Store(s) => ApiError::Internal(s),
+        }
+    }
+}
+
+impl ApiError {
+    /// Maps a rejected JSON body to our error, keeping the limit's status.
+    pub fn from_json_rejection(r: JsonRejection, body_limit: usize) -> Self {
+        match r {
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+            JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::PayloadTooLarge { limit: body_limit }
+            }
+            other => ApiError::Malformed(other.body_text()),
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, ErrorCode, String) {
+        match self {
+            ApiError::Malformed(m) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::MalformedRequest,
+                format!("Yêu cầu không đúng định dạng: {m}"),
+            ),
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
+                "Nội dung gửi lên phải là JSON".into(),
+            ),
+            ApiError::UnsupportedProtocol { got, ours } => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::UnsupportedProtocol,
+                format!(
+                    "Phiên bản giao thức {}.{} không được hỗ trợ; máy chủ dùng {}.x. Hãy cập nhật ứng dụng.",
+                    got.major, got.minor, ours.major
+                ),
+            ),
+            ApiError::PayloadTooLarge { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::PayloadTooLarge,
+                format!("Dữ liệu gửi lên vượt quá {limit} byte"),
+            ),
+            ApiError::BatchTooLarge { got, max } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::BatchTooLarge,
+                format!("Gửi {got} thay đổi một lần; tối đa {max}"),
+            ),
+            ApiError::Rejected(r) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::MutationRejected,
+                format!("{} thay đổi bị từ chối; không có gì được ghi", r.len()),
+            ),
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "Không có địa chỉ này".into(),
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "Lỗi máy chủ; hãy thử lại sau".into(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message_vi) = self.parts();
+        let message = match &self {
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                "internal server error; retry later".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let rejected = match self {
+            ApiError::Rejected(r) => r,
+            _ => Vec::new(),
+        };
+        let body = ErrorBody {
+            code,
+            message,
+            message_vi,
+            rejected,
+        };
+        (status, Json(body)).into_response()
+    }
+}
