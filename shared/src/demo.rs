@@ -263,7 +263,7 @@ mod tests {
                 _ => None,
             })
             .sum();
-        assert_eq!(standard, 100_00);
+        assert_eq!(standard, 10_000);
         let contents = recs.iter().filter(|r| r.record_type() == "content").count();
         assert_eq!(contents, 8);
         let units = recs.iter().filter(|r| r.record_type() == "unit").count();

@@ -1,0 +1,94 @@
+//! The typed client of the server's API.
+
+use gloo_net::http::Request;
+use shared::protocol::{ErrorBody, ErrorCode, Rejection, SyncRequest, SyncResponse};
+
+/// Why a call to the server failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// No answer: offline, server down, connection cut. Retry later.
+    #[error("no connection to the server: {0}")]
+    Network(String),
+    /// The server refused some mutations and wrote nothing; set them aside and retry.
+    #[error("{} change(s) refused by the server", .0.len())]
+    Rejected(Vec<Rejection>),
+    /// The server answered with an error.
+    #[error("{status} {}: {}", code_name(&.body.code), .body.message)]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// Its error body.
+        body: ErrorBody,
+    },
+    /// The answer could not be read.
+    #[error("unreadable answer from the server ({status}): {message}")]
+    Decode {
+        /// HTTP status.
+        status: u16,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+fn code_name(c: &ErrorCode) -> String {
+    serde_json::to_value(c)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl ApiError {
+    /// Whether the same request may succeed later without any change on the device.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ApiError::Network(_) | ApiError::Decode { .. } => true,
+            ApiError::Rejected(_) => false,
+            ApiError::Server { status, body } => *status >= 500 || body.code.is_retryable(),
+        }
+    }
+
+    /// A short message for the sync bar, Vietnamese then English.
+    pub fn user_message(&self) -> String {
+        match self {
+            ApiError::Network(_) => "Mất kết nối tới máy chủ / No connection to the server".into(),
+            ApiError::Server { body, .. } => format!("{} / {}", body.message_vi, body.message),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// `POST {base}/api/v1/sync`.
+pub async fn sync(base: &str, req: &SyncRequest) -> Result<SyncResponse, ApiError> {
+    let res = Request::post(&format!("{base}/api/v1/sync"))
+        .json(req)
+        .map_err(|e| ApiError::Decode {
+            status: 0,
+            message: e.to_string(),
+        })?
+        .send()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
+    let status = res.status();
+    let text = res
+        .text()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
+    if status == 200 {
+        return serde_json::from_str(&text).map_err(|e| ApiError::Decode {
+            status,
+            message: e.to_string(),
+        });
+    }
+    match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(body) if body.code == ErrorCode::MutationRejected && !body.rejected.is_empty() => {
+            Err(ApiError::Rejected(body.rejected))
+        }
+        Ok(body) => Err(ApiError::Server { status, body }),
+        // A proxy's or a dead upstream's page rather than ours.
+        Err(_) if status >= 500 => Err(ApiError::Network(format!("HTTP {status}"))),
+        Err(e) => Err(ApiError::Decode {
+            status,
+            message: e.to_string(),
+        }),
+    }
+}

@@ -1,0 +1,135 @@
+//! The background sync engine.
+//!
+//! `sync_once` pushes the outbox in batches and pulls until the server has nothing more;
+//! refused mutations are set aside (visible with their reason) and the rest pushed again at
+//! once, so the queue never stalls on one bad change. `run` repeats it: soon after a local
+//! edit or the network coming back, every 15 s when idle, and with exponential backoff
+//! (2 s … 60 s) after a failure. The outbox survives reloads, so nothing waits on this loop.
+
+use std::rc::Rc;
+
+use futures::StreamExt;
+use futures::channel::mpsc;
+use futures::future::select;
+use gloo_timers::future::TimeoutFuture;
+use shared::protocol::{PROTOCOL, SyncRequest};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+
+use crate::api::{self, ApiError};
+use crate::db::{DbError, LocalDb};
+
+/// Most mutations pushed in one request.
+pub const PUSH_BATCH: usize = 200;
+/// Changes asked for per page.
+pub const PULL_PAGE: u32 = 500;
+const IDLE_MS: u32 = 15_000;
+const MAX_BACKOFF_MS: u32 = 60_000;
+
+/// Why a sync stopped.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SyncError {
+    /// The server could not be reached or refused the request.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The local database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl SyncError {
+    /// What the sync bar shows.
+    pub fn user_message(&self) -> String {
+        match self {
+            SyncError::Api(e) => e.user_message(),
+            SyncError::Db(e) => format!("Lỗi cơ sở dữ liệu trên máy / {e}"),
+        }
+    }
+
+    fn is_retryable(&self) -> bool {
+        match self {
+            SyncError::Api(e) => e.is_retryable(),
+            SyncError::Db(_) => true,
+        }
+    }
+}
+
+/// Pushes everything pending and pulls everything new, then returns.
+pub async fn sync_once(db: &LocalDb, base_url: &str) -> Result<(), SyncError> {
+    // Bounded: each round either empties a batch, sets some aside, or fails.
+    for _ in 0..10_000 {
+        let (meta, mutations) = db.outgoing(PUSH_BATCH).await?;
+        let pushed = mutations.len();
+        let req = SyncRequest {
+            protocol: PROTOCOL,
+            device_id: meta.device_id,
+            cursor: meta.cursor,
+            limit: Some(PULL_PAGE),
+            mutations,
+        };
+        match api::sync(base_url, &req).await {
+            Ok(res) => {
+                db.apply_sync(&res).await?;
+                if !res.more && pushed < PUSH_BATCH {
+                    return Ok(());
+                }
+            }
+            Err(ApiError::Rejected(rejected)) => db.mark_rejected(&rejected).await?,
+            Err(e) => {
+                let e = SyncError::from(e);
+                db.set_error(&e.user_message()).await?;
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A handle that wakes the engine for an immediate sync.
+#[derive(Clone)]
+pub struct Poke(mpsc::UnboundedSender<()>);
+
+impl Poke {
+    /// Asks for a sync now.
+    pub fn now(&self) {
+        let _ = self.0.unbounded_send(());
+    }
+}
+
+/// Starts the engine; `after` runs after every attempt (to refresh the UI).
+pub fn run(db: Rc<LocalDb>, base_url: String, after: impl Fn() + 'static) -> Poke {
+    let (tx, mut rx) = mpsc::unbounded::<()>();
+    let poke = Poke(tx);
+    if let Some(w) = web_sys::window() {
+        let p = poke.clone();
+        let on_online = Closure::<dyn Fn()>::new(move || p.now());
+        let _ = w.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        // The listener lives as long as the page.
+        on_online.forget();
+    }
+    wasm_bindgen_futures::spawn_local(async move {
+        let mut failures: u32 = 0;
+        loop {
+            let wait = match sync_once(&db, &base_url).await {
+                Ok(()) => {
+                    failures = 0;
+                    IDLE_MS
+                }
+                Err(e) if e.is_retryable() => {
+                    failures = failures.saturating_add(1);
+                    2_000u32
+                        .saturating_mul(1 << failures.min(5).saturating_sub(1))
+                        .min(MAX_BACKOFF_MS)
+                }
+                Err(_) => MAX_BACKOFF_MS,
+            };
+            after();
+            // Wait for the timer or a poke, then drain extra pokes so a burst syncs once.
+            let _ = select(TimeoutFuture::new(wait), rx.next()).await;
+            while let Ok(()) = rx.try_recv() {}
+            // A short pause lets a burst of edits go out in one push.
+            TimeoutFuture::new(150).await;
+        }
+    });
+    poke
+}

@@ -1,0 +1,74 @@
+// ThiĐua service worker: the app shell loads with no network.
+//
+// index.html is fetched network-first (so an update is seen at once) and kept as the
+// offline copy. Trunk names the wasm, JS and CSS after their content hash, so those are
+// cache-first and never change under one name: an old index.html always meets its own
+// script and module, never a newer one. At install the worker reads index.html to learn
+// the current file names and caches them together with it.
+const CACHE = 'thidua-shell-v1';
+const HASHED = /-[0-9a-f]{16}(_bg)?\.(js|wasm|css)$/;
+
+async function cacheShell() {
+  const cache = await caches.open(CACHE);
+  const res = await fetch('/', { cache: 'no-cache' });
+  if (!res.ok) return;
+  const html = await res.clone().text();
+  const assets = [...html.matchAll(/(?:href|src)="(\/[^"]+)"/g)]
+    .map((m) => m[1])
+    .filter((u) => HASHED.test(u));
+  // The script imports the module by name from inline code too.
+  for (const m of html.matchAll(/'(\/[^']+\.(?:js|wasm))'/g)) {
+    if (HASHED.test(m[1])) assets.push(m[1]);
+  }
+  await cache.addAll([...new Set(assets)]);
+  await cache.put('/', res);
+}
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(cacheShell().then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+  const url = new URL(req.url);
+  if (req.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith('/api/')) return; // The API is never cached.
+  if (req.mode === 'navigate') {
+    event.respondWith(
+      fetch(req)
+        .then(async (res) => {
+          if (res.ok) {
+            const cache = await caches.open(CACHE);
+            await cache.put('/', res.clone());
+          }
+          return res;
+        })
+        .catch(async () => (await caches.match('/')) || Response.error()),
+    );
+    return;
+  }
+  if (HASHED.test(url.pathname)) {
+    event.respondWith(
+      caches.match(req).then(
+        (hit) =>
+          hit ||
+          fetch(req).then(async (res) => {
+            if (res.ok) {
+              const cache = await caches.open(CACHE);
+              await cache.put(req, res.clone());
+            }
+            return res;
+          }),
+      ),
+    );
+  }
+});
