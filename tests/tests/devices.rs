@@ -1,0 +1,143 @@
+//! Several simulated devices editing offline and syncing through a real server on port 0,
+//! with retried and reordered pushes: every device ends with the same state as the server.
+
+use std::collections::BTreeMap;
+
+use shared::demo;
+use shared::mutation::{self, FieldClocks, Mutation, Op};
+use shared::protocol::{PROTOCOL, SyncRequest, SyncResponse};
+use shared::{Hlc, Record};
+use thidua_server::SqliteStore;
+use thidua_server::Store;
+use thidua_tests::TestServer;
+use uuid::Uuid;
+
+/// A device as the app is one: local records, an outbox, a cursor and a clock.
+struct Device {
+    id: Uuid,
+    hlc: Hlc,
+    cursor: u64,
+    records: BTreeMap<Uuid, Record>,
+    outbox: Vec<Mutation>,
+}
+
+impl Device {
+    fn new(n: u128) -> Device {
+        let id = Uuid::from_u128(0xD000 + n);
+        Device {
+            id,
+            hlc: Hlc::zero(id),
+            cursor: 0,
+            records: BTreeMap::new(),
+            outbox: Vec::new(),
+        }
+    }
+
+    fn edit(&mut self, now_ms: u64, criterion: Uuid, title: &str) {
+        self.hlc = self.hlc.tick(now_ms);
+        let m = Mutation {
+            id: Uuid::now_v7(),
+            hlc: self.hlc,
+            op: Op::SetCriterionTitle {
+                criterion_id: criterion,
+                title: title.into(),
+            },
+        };
+        let applied = mutation::apply(&m, self.records.get(&criterion), &FieldClocks::new())
+            .expect("valid edit");
+        self.records.insert(criterion, applied.record);
+        self.outbox.push(m);
+    }
+
+    async fn sync(&mut self, http: &reqwest::Client, server: &TestServer, retry: bool) {
+        loop {
+            let req = SyncRequest {
+                protocol: PROTOCOL,
+                device_id: self.id,
+                cursor: self.cursor,
+                limit: Some(10),
+                mutations: self.outbox.clone(),
+            };
+            let times = if retry { 2 } else { 1 };
+            let mut res = None;
+            for _ in 0..times {
+                let r = http
+                    .post(server.url("/api/v1/sync"))
+                    .json(&req)
+                    .send()
+                    .await
+                    .expect("send");
+                assert_eq!(r.status(), 200);
+                res = Some(r.json::<SyncResponse>().await.expect("json"));
+            }
+            let res = res.expect("one response");
+            assert_eq!(res.outcomes.len(), self.outbox.len());
+            self.outbox.clear();
+            for c in res.changes {
+                self.records.insert(c.record.id(), c.record);
+            }
+            self.cursor = res.cursor;
+            if !res.more {
+                return;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_converge_through_a_real_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::connect(&format!("sqlite://{}/t.db", dir.path().display()))
+        .await
+        .expect("store");
+    store.seed_if_empty(&demo::records()).await.expect("seed");
+    let server = TestServer::start(store.clone()).await;
+    let http = reqwest::Client::new();
+    let mut devices: Vec<Device> = (0..4).map(Device::new).collect();
+    for d in &mut devices {
+        d.sync(&http, &server, false).await;
+        assert_eq!(d.records.len(), demo::records().len());
+    }
+
+    // Offline edits on overlapping criteria; device 3's clock runs a day ahead.
+    let (c1, c2) = (demo::id(1000), demo::id(1002));
+    devices[0].edit(1_000, c1, "A sửa 1.1");
+    devices[1].edit(1_005, c1, "B sửa 1.1");
+    devices[1].edit(1_006, c2, "B sửa 2.1");
+    devices[2].edit(900, c2, "C sửa 2.1");
+    devices[3].edit(86_400_000 + 10, c1, "D sửa 1.1 (đồng hồ nhanh)");
+
+    // Sync in a scrambled order, with retried pushes, then once more all round.
+    for (i, retry) in [(2, true), (0, false), (3, true), (1, false)] {
+        devices[i].sync(&http, &server, retry).await;
+    }
+    for d in &mut devices {
+        d.sync(&http, &server, false).await;
+    }
+
+    let expect_title = |r: Option<&Record>| match r {
+        Some(Record::Criterion(c)) => c.title.clone(),
+        other => panic!("criterion missing: {other:?}"),
+    };
+    // Newest stamp wins per field: D's day-ahead clock on 1.1, B's 1_006 on 2.1.
+    let server_c1 = expect_title(Some(&store.record(c1).await.expect("c1").0));
+    let server_c2 = expect_title(Some(&store.record(c2).await.expect("c2").0));
+    assert_eq!(server_c1, "D sửa 1.1 (đồng hồ nhanh)");
+    assert_eq!(server_c2, "B sửa 2.1");
+    for d in &devices {
+        assert_eq!(
+            expect_title(d.records.get(&c1)),
+            server_c1,
+            "device {}",
+            d.id
+        );
+        assert_eq!(
+            expect_title(d.records.get(&c2)),
+            server_c2,
+            "device {}",
+            d.id
+        );
+        assert_eq!(d.records, devices[0].records);
+    }
+    server.stop().await;
+}
