@@ -66,7 +66,10 @@ async fn pulled_records_and_cursor_are_stored() {
 #[wasm_bindgen_test]
 async fn an_edit_writes_the_record_and_the_outbox_together() {
     let db = fresh().await;
-    let m = db.edit(rename("  Tên mới có dấu: Đảng, Nhà nước  ")).await.expect("edit");
+    let m = db
+        .edit(rename("  Tên mới có dấu: Đảng, Nhà nước  "))
+        .await
+        .expect("edit");
     let s = db.snapshot().await.expect("snapshot");
     assert_eq!(title(&s), "Tên mới có dấu: Đảng, Nhà nước");
     assert_eq!(s.pending_count(), 1);
@@ -145,17 +148,26 @@ async fn a_rejected_mutation_is_kept_with_its_reason_and_leaves_the_view() {
     assert_eq!(s.outbox.len(), 1);
     assert_eq!(s.outbox[0].status, OutboxStatus::Rejected);
     assert_eq!(
-        s.outbox[0].rejection.as_ref().map(|r| r.message_vi.as_str()),
+        s.outbox[0]
+            .rejection
+            .as_ref()
+            .map(|r| r.message_vi.as_str()),
         Some("Vòng chấm đã khóa")
     );
-    assert_eq!(title(&s), "Quán triệt, triển khai nghị quyết, chỉ thị của Đảng");
+    assert_eq!(
+        title(&s),
+        "Quán triệt, triển khai nghị quyết, chỉ thị của Đảng"
+    );
     db.discard_rejected(m.id).await.expect("discard");
     assert!(db.snapshot().await.expect("snapshot").outbox.is_empty());
 }
 
 #[wasm_bindgen_test]
 fn shared_rules_run_in_the_browser() {
-    assert_eq!("7,5".parse::<Points>().expect("points"), Points::from_hundredths(750));
+    assert_eq!(
+        "7,5".parse::<Points>().expect("points"),
+        Points::from_hundredths(750)
+    );
     assert_eq!(ids::new_v7().get_version_num(), 7);
     assert!(ids::new_v7() != ids::new_v7());
 }

@@ -59,7 +59,7 @@ async fn story<S: Store>(store: S) {
     // Applied once; a retry is a duplicate and changes nothing.
     let a = rename(1, 0xA, 1_000, "Tiêu chí do thiết bị A sửa");
     let out = store
-        .push(Uuid::from_u128(0xA), &[a.clone()])
+        .push(Uuid::from_u128(0xA), std::slice::from_ref(&a))
         .await
         .expect("push");
     let OutcomeStatus::Applied { seq } = out[0].status else {
@@ -71,7 +71,7 @@ async fn story<S: Store>(store: S) {
         ("Tiêu chí do thiết bị A sửa".into(), seq)
     );
     let again = store
-        .push(Uuid::from_u128(0xA), &[a.clone()])
+        .push(Uuid::from_u128(0xA), std::slice::from_ref(&a))
         .await
         .expect("retry");
     assert_eq!(again[0].status, OutcomeStatus::Duplicate);

@@ -1,0 +1,25 @@
+# Sourced by the other scripts: where tools and build caches live, outside the clone, so a
+# fresh clone (CI) reuses what an earlier run built. Override with THIDUA_CACHE.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+THIDUA_CACHE="${THIDUA_CACHE:-$HOME/.cache/thidua}"
+export THIDUA_TOOLS="${THIDUA_TOOLS:-$THIDUA_CACHE/tools}"
+export PATH="$HOME/.cargo/bin:$THIDUA_TOOLS/node_modules/.bin:$PATH"
+# One build cache per workspace: the native one (rustup stable) and the wasm32 one (Debian's
+# rustc-web with build-std) never share artefacts.
+NATIVE_TARGET="${CARGO_TARGET_DIR:-$THIDUA_CACHE/target}"
+WASM_TARGET="${THIDUA_WASM_TARGET_DIR:-$THIDUA_CACHE/target-wasm}"
+export CARGO_TARGET_DIR="$NATIVE_TARGET"
+
+# Runs a command with the frontend's toolchain. Trunk runs cargo from the folder of
+# Trunk.toml, where frontend/rust-toolchain.toml and frontend/.cargo/config.toml do not
+# apply, so their settings are given here as environment too.
+wasm_env() {
+  RUSTUP_TOOLCHAIN=/usr CARGO_TARGET_DIR="$WASM_TARGET" \
+    CARGO_UNSTABLE_BUILD_STD=std,panic_abort CARGO_BUILD_TARGET=wasm32-unknown-unknown \
+    RUSTC_BOOTSTRAP=1 "$@"
+}
+
+# Builds the release app into dist/.
+build_app() {
+  (cd "$ROOT" && wasm_env trunk build --release)
+}
