@@ -296,3 +296,17 @@ async fn unknown_api_path_is_a_json_404() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(res["code"], "not_found");
 }
+
+#[tokio::test]
+async fn a_full_pull_is_gzipped_when_the_client_accepts_it() {
+    let f = fixture(Limits::default()).await;
+    let req = Request::post("/api/v1/sync")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Body::from(sync_body(0, vec![])))
+        .expect("req");
+    let res = f.app.clone().oneshot(req).await.expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
+}

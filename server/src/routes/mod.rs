@@ -8,7 +8,10 @@ use std::path::PathBuf;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
 use axum::routing::{get, post};
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -21,11 +24,19 @@ pub(crate) fn router<S: Store>(state: AppState<S>, static_dir: Option<PathBuf>) 
         .route("/sync", post(sync::sync::<S>))
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(limit))
+        // Answers depend on the database: no cache, the service worker's included, keeps one.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .with_state(state);
     let router = Router::new().nest("/api/v1", api);
     let router = match static_dir {
         Some(dir) => spa::serve(router, dir),
         None => router,
     };
-    router.layer(TraceLayer::new_for_http())
+    // Gzip matters on a meeting hall's Wi-Fi: the wasm module and a full pull shrink ~3×.
+    router
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
 }

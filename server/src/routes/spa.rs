@@ -23,8 +23,7 @@ async fn cache_headers(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let mut res = next.run(req).await;
     if path.starts_with("/api/") {
-        res.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // The API sets its own.
         return res;
     }
     let value = if is_hashed_asset(&path) {

@@ -247,6 +247,14 @@ impl Backend {
     }
 }
 
+/// One change from its stored sequence and JSON body.
+pub(crate) fn decode_change(seq: i64, body: &str) -> Result<Change, StoreError> {
+    Ok(Change {
+        seq: seq_from_sql(seq),
+        record: serde_json::from_str(body)?,
+    })
+}
+
 /// Cuts a fetched `limit + 1` rows to a page and its cursor.
 pub(crate) fn page(mut changes: Vec<Change>, cursor: u64, limit: u32) -> Page {
     let more = changes.len() > limit as usize;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use shared::Record;
 use shared::mutation::{FieldClocks, Mutation};
-use shared::protocol::{Change, Outcome};
+use shared::protocol::Outcome;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
@@ -144,15 +144,10 @@ impl Store for PgStore {
                 .bind(i64::from(limit) + 1)
                 .fetch_all(&self.pool)
                 .await?;
-        let mut changes = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let seq: i64 = row.try_get(0)?;
-            let body: String = row.try_get(1)?;
-            changes.push(Change {
-                seq: seq_from_sql(seq),
-                record: serde_json::from_str(&body)?,
-            });
-        }
+        let changes = rows
+            .iter()
+            .map(|row| super::decode_change(row.try_get(0)?, row.try_get::<&str, _>(1)?))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(super::page(changes, cursor, limit))
     }
 
