@@ -357,6 +357,9 @@ impl LocalDb {
         let mut meta = read_meta(&meta_store)
             .await?
             .ok_or_else(|| DbError("no device id".into()))?;
+        for stamp in res.changes.iter().filter_map(|c| c.latest_stamp()) {
+            meta.hlc = meta.hlc.observe(stamp);
+        }
         meta.cursor = meta.cursor.max(res.cursor);
         meta.last_ok_ms = Some(ids::now_ms());
         meta.last_error = None;

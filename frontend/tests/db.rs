@@ -20,6 +20,7 @@ fn all_demo() -> SyncResponse {
         .map(|(i, record)| Change {
             seq: i as u64 + 1,
             record,
+            clocks: Default::default(),
         })
         .collect();
     SyncResponse {
@@ -103,6 +104,12 @@ async fn acknowledged_mutations_leave_the_outbox_and_pending_ones_survive_a_pull
     let db = fresh().await;
     let first = db.edit(rename("Lần một")).await.expect("edit");
     let second = db.edit(rename("Lần hai")).await.expect("edit");
+    // Another device's stamp, a day ahead of this device's clock.
+    let far_future = shared::Hlc {
+        ms: ids::now_ms() + 86_400_000,
+        counter: 3,
+        node: Uuid::from_u128(0xFA),
+    };
     // The server acknowledges the first only, and sends back the record as of the first.
     let mut rec = match demo::records().into_iter().find(|r| r.id() == CRITERION) {
         Some(Record::Criterion(c)) => c,
@@ -118,6 +125,7 @@ async fn acknowledged_mutations_leave_the_outbox_and_pending_ones_survive_a_pull
         changes: vec![Change {
             seq: 100,
             record: Record::Criterion(rec),
+            clocks: [("title".to_owned(), far_future)].into(),
         }],
         cursor: 100,
         more: false,
@@ -128,7 +136,12 @@ async fn acknowledged_mutations_leave_the_outbox_and_pending_ones_survive_a_pull
     assert_eq!(s.outbox[0].id, second.id);
     // The pending second edit is replayed over the pulled record.
     assert_eq!(title(&s), "Lần hai");
-    assert_eq!(s.meta.expect("meta").cursor, 100);
+    let meta = s.meta.expect("meta");
+    assert_eq!(meta.cursor, 100);
+    // The device folded the stamp it saw into its clock: its next edit orders after it.
+    let third = db.edit(rename("Lần ba")).await.expect("edit");
+    assert!(third.hlc > far_future, "{:?} <= {far_future:?}", third.hlc);
+    assert_eq!(third.hlc.node, meta.device_id);
 }
 
 #[wasm_bindgen_test]

@@ -17,8 +17,11 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use std::collections::BTreeMap;
+
+use crate::hlc::Hlc;
 use crate::model::Record;
-use crate::mutation::Mutation;
+use crate::mutation::{FieldClocks, Mutation};
 
 /// This build's protocol version.
 pub const PROTOCOL: ProtocolVersion = ProtocolVersion { major: 1, minor: 0 };
@@ -110,6 +113,17 @@ pub struct Change {
     pub seq: u64,
     /// The record as it now stands.
     pub record: Record,
+    /// The stamp that last wrote each field; a device folds them into its clock, so its next
+    /// edit orders after everything it has seen even when its own wall clock is behind.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub clocks: FieldClocks,
+}
+
+impl Change {
+    /// The newest stamp on the record, if any field was ever edited.
+    pub fn latest_stamp(&self) -> Option<Hlc> {
+        self.clocks.values().max().copied()
+    }
 }
 
 /// A mutation the server refused, and why.

@@ -74,6 +74,9 @@ impl Device {
             assert_eq!(res.outcomes.len(), self.outbox.len());
             self.outbox.clear();
             for c in res.changes {
+                if let Some(stamp) = c.latest_stamp() {
+                    self.hlc = self.hlc.observe(stamp);
+                }
                 self.records.insert(c.record.id(), c.record);
             }
             self.cursor = res.cursor;
@@ -138,6 +141,24 @@ async fn devices_converge_through_a_real_server() {
             d.id
         );
         assert_eq!(d.records, devices[0].records);
+    }
+
+    // Device 2's wall clock is far behind device 3's stamp, but it has seen that stamp:
+    // its later edit wins everywhere.
+    devices[2].edit(1_100, c1, "C sửa 1.1 sau cùng");
+    devices[2].sync(&http, &server, false).await;
+    for d in &mut devices {
+        d.sync(&http, &server, false).await;
+    }
+    let server_c1 = expect_title(Some(&store.record(c1).await.expect("c1").0));
+    assert_eq!(server_c1, "C sửa 1.1 sau cùng");
+    for d in &devices {
+        assert_eq!(
+            expect_title(d.records.get(&c1)),
+            server_c1,
+            "device {}",
+            d.id
+        );
     }
     server.stop().await;
 }

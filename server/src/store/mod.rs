@@ -247,11 +247,12 @@ impl Backend {
     }
 }
 
-/// One change from its stored sequence and JSON body.
-pub(crate) fn decode_change(seq: i64, body: &str) -> Result<Change, StoreError> {
+/// One change from its stored sequence, JSON body and field clocks.
+pub(crate) fn decode_change(seq: i64, body: &str, clocks: &str) -> Result<Change, StoreError> {
     Ok(Change {
         seq: seq_from_sql(seq),
         record: serde_json::from_str(body)?,
+        clocks: serde_json::from_str(clocks)?,
     })
 }
 

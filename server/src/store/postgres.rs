@@ -139,14 +139,20 @@ impl Store for PgStore {
 
     async fn pull(&self, cursor: u64, limit: u32) -> Result<Page, StoreError> {
         let rows =
-            sqlx::query("SELECT seq, body::text FROM records WHERE seq > $1 ORDER BY seq LIMIT $2")
+            sqlx::query("SELECT seq, body::text, clocks::text FROM records WHERE seq > $1 ORDER BY seq LIMIT $2")
                 .bind(seq_to_sql(cursor))
                 .bind(i64::from(limit) + 1)
                 .fetch_all(&self.pool)
                 .await?;
         let changes = rows
             .iter()
-            .map(|row| super::decode_change(row.try_get(0)?, row.try_get::<&str, _>(1)?))
+            .map(|row| {
+                super::decode_change(
+                    row.try_get(0)?,
+                    row.try_get::<&str, _>(1)?,
+                    row.try_get::<&str, _>(2)?,
+                )
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(super::page(changes, cursor, limit))
     }

@@ -153,15 +153,22 @@ impl Store for SqliteStore {
     }
 
     async fn pull(&self, cursor: u64, limit: u32) -> Result<Page, StoreError> {
-        let rows =
-            sqlx::query("SELECT seq, body FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2")
-                .bind(seq_to_sql(cursor))
-                .bind(i64::from(limit) + 1)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT seq, body, clocks FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )
+        .bind(seq_to_sql(cursor))
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&self.pool)
+        .await?;
         let changes = rows
             .iter()
-            .map(|row| super::decode_change(row.try_get(0)?, row.try_get::<&str, _>(1)?))
+            .map(|row| {
+                super::decode_change(
+                    row.try_get(0)?,
+                    row.try_get::<&str, _>(1)?,
+                    row.try_get::<&str, _>(2)?,
+                )
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(super::page(changes, cursor, limit))
     }
