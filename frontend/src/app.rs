@@ -528,7 +528,10 @@ fn CovenantTable(
                                         </td>
                                         <td class="num">{vi_points(max)}</td>
                                         <td>
-                                            <button class="secondary" on:click=start>{move || lang.get().t("Sửa", "Edit")}</button>
+                                            // While the row is being edited its form has the buttons.
+                                            <Show when=move || editing.get() != Some(id)>
+                                                <button class="secondary" on:click=start.clone()>{move || lang.get().t("Sửa", "Edit")}</button>
+                                            </Show>
                                         </td>
                                     </tr>
                                 }.into_any()
