@@ -310,3 +310,57 @@ async fn a_full_pull_is_gzipped_when_the_client_accepts_it() {
     assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
     assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
 }
+
+#[tokio::test]
+async fn the_app_is_served_with_page_fallback_and_file_404s() {
+    let f = fixture(Limits::default()).await;
+    let dist = tempfile::tempdir().expect("dist");
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><title>ThiĐua</title>",
+    )
+    .expect("index");
+    std::fs::write(dist.path().join("app-0123456789abcdef.js"), "export {}").expect("js");
+    let app = app(
+        f.store.clone(),
+        Limits::default(),
+        Some(dist.path().to_path_buf()),
+    );
+    let get = |path: &str| Request::get(path).body(Body::empty()).expect("req");
+
+    let res = app.clone().oneshot(get("/")).await.expect("res");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CACHE_CONTROL], "no-cache");
+    let res = app
+        .clone()
+        .oneshot(get("/khoi/2026/giao-uoc"))
+        .await
+        .expect("res");
+    assert_eq!(res.status(), StatusCode::OK, "an app route gets index.html");
+    let res = app
+        .clone()
+        .oneshot(get("/app-0123456789abcdef.js"))
+        .await
+        .expect("res");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    let res = app
+        .clone()
+        .oneshot(get("/app-fedcba9876543210.js"))
+        .await
+        .expect("res");
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "a missing script is not index.html"
+    );
+    let res = app
+        .clone()
+        .oneshot(get("/api/v1/health"))
+        .await
+        .expect("res");
+    assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
+}

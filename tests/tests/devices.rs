@@ -118,28 +118,10 @@ async fn devices_converge_through_a_real_server() {
         d.sync(&http, &server, false).await;
     }
 
-    let expect_title = |r: Option<&Record>| match r {
-        Some(Record::Criterion(c)) => c.title.clone(),
-        other => panic!("criterion missing: {other:?}"),
-    };
     // Newest stamp wins per field: D's day-ahead clock on 1.1, B's 1_006 on 2.1.
-    let server_c1 = expect_title(Some(&store.record(c1).await.expect("c1").0));
-    let server_c2 = expect_title(Some(&store.record(c2).await.expect("c2").0));
-    assert_eq!(server_c1, "D sửa 1.1 (đồng hồ nhanh)");
-    assert_eq!(server_c2, "B sửa 2.1");
+    assert_all_hold(&store, &devices, c1, "D sửa 1.1 (đồng hồ nhanh)").await;
+    assert_all_hold(&store, &devices, c2, "B sửa 2.1").await;
     for d in &devices {
-        assert_eq!(
-            expect_title(d.records.get(&c1)),
-            server_c1,
-            "device {}",
-            d.id
-        );
-        assert_eq!(
-            expect_title(d.records.get(&c2)),
-            server_c2,
-            "device {}",
-            d.id
-        );
         assert_eq!(d.records, devices[0].records);
     }
 
@@ -150,15 +132,27 @@ async fn devices_converge_through_a_real_server() {
     for d in &mut devices {
         d.sync(&http, &server, false).await;
     }
-    let server_c1 = expect_title(Some(&store.record(c1).await.expect("c1").0));
-    assert_eq!(server_c1, "C sửa 1.1 sau cùng");
-    for d in &devices {
+    assert_all_hold(&store, &devices, c1, "C sửa 1.1 sau cùng").await;
+    server.stop().await;
+}
+
+fn title_of(r: Option<&Record>) -> String {
+    match r {
+        Some(Record::Criterion(c)) => c.title.clone(),
+        other => panic!("criterion missing: {other:?}"),
+    }
+}
+
+/// The server and every device hold `title` for `criterion`.
+async fn assert_all_hold(store: &SqliteStore, devices: &[Device], criterion: Uuid, title: &str) {
+    let on_server = title_of(Some(&store.record(criterion).await.expect("record").0));
+    assert_eq!(on_server, title);
+    for d in devices {
         assert_eq!(
-            expect_title(d.records.get(&c1)),
-            server_c1,
+            title_of(d.records.get(&criterion)),
+            title,
             "device {}",
             d.id
         );
     }
-    server.stop().await;
 }

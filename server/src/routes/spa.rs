@@ -2,21 +2,42 @@
 //! for a year; `index.html` and the service worker must be revalidated every time, or a
 //! browser could pair an old script with a new module.
 
+use std::convert::Infallible;
 use std::path::PathBuf;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
 pub(crate) fn serve(router: Router, dir: PathBuf) -> Router {
-    // Unknown paths get index.html so the app's own routes survive a reload.
-    let files = ServeDir::new(&dir).fallback(ServeFile::new(dir.join("index.html")));
+    let index = dir.join("index.html");
+    // Unknown pages get index.html so the app's own routes survive a reload; an unknown
+    // file (an old build's script, say) is a 404, never an HTML page a worker could cache
+    // under a script's name.
+    let pages = tower::service_fn(move |req: Request| {
+        let index = index.clone();
+        async move {
+            if looks_like_file(req.uri().path()) {
+                return Ok::<_, Infallible>(StatusCode::NOT_FOUND.into_response());
+            }
+            let res = ServeFile::new(index).oneshot(req).await?;
+            Ok(res.into_response())
+        }
+    });
     router
-        .fallback_service(files)
+        .fallback_service(ServeDir::new(&dir).fallback(pages))
         .layer(middleware::from_fn(cache_headers))
+}
+
+/// `/app-1a2b.js`, `/favicon.ico`: a last segment with an extension.
+fn looks_like_file(path: &str) -> bool {
+    path.rsplit('/')
+        .next()
+        .is_some_and(|name| name.contains('.'))
 }
 
 async fn cache_headers(req: Request, next: Next) -> Response {
