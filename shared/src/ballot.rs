@@ -1,0 +1,343 @@
+//! Secret-ballot counting under the block's majority rule (bỏ phiếu kín, kiểm phiếu).
+//!
+//! No national rule exists, so the rule is a setting: more than half, at least two thirds or
+//! at least a custom fraction, counted over all member units or over those present. Every
+//! comparison is on integers (`approvals × den` against `num × base`), so a threshold holds
+//! or fails at its exact edge, never by float rounding. Ballots carry no voter: counting
+//! needs none.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The share of approvals an option needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Threshold {
+    /// Strictly more than 1/2 (quá bán).
+    MoreThanHalf,
+    /// At least 2/3.
+    AtLeastTwoThirds,
+    /// At least `num / den`.
+    AtLeast {
+        /// Numerator.
+        num: u32,
+        /// Denominator, at least 1.
+        den: u32,
+    },
+}
+
+/// What the share is counted over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountBase {
+    /// Every eligible voter of the block, present or not.
+    AllEligible,
+    /// The eligible voters present at the meeting.
+    Present,
+}
+
+/// A block's majority rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MajorityRule {
+    /// The share needed.
+    pub threshold: Threshold,
+    /// Over whom.
+    pub base: CountBase,
+}
+
+impl MajorityRule {
+    /// Whether `approvals` out of `base` meets the threshold; a base of 0 never does.
+    pub fn passes(self, approvals: u32, base: u32) -> bool {
+        if base == 0 {
+            return false;
+        }
+        let (a, b) = (u64::from(approvals), u64::from(base));
+        match self.threshold {
+            Threshold::MoreThanHalf => 2 * a > b,
+            Threshold::AtLeastTwoThirds => 3 * a >= 2 * b,
+            Threshold::AtLeast { num, den } => den > 0 && a * u64::from(den) >= u64::from(num) * b,
+        }
+    }
+}
+
+/// One ballot paper as cast.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BallotPaper {
+    /// The options approved.
+    Choices {
+        /// Approved options.
+        options: BTreeSet<Uuid>,
+    },
+    /// Blank: counted as cast, approving nothing (phiếu trắng).
+    Abstain,
+    /// Spoiled by the voter (phiếu không hợp lệ).
+    Spoiled,
+}
+
+/// Why a count cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CountError {
+    /// More papers than voters present.
+    #[error("{cast} ballots cast but only {present} voters present")]
+    TooManyBallots {
+        /// Papers cast.
+        cast: u32,
+        /// Voters present.
+        present: u32,
+    },
+    /// More present than eligible.
+    #[error("{present} voters present but only {eligible} eligible")]
+    TooManyPresent {
+        /// Present.
+        present: u32,
+        /// Eligible.
+        eligible: u32,
+    },
+}
+
+impl CountError {
+    /// A stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CountError::TooManyBallots { .. } => "too_many_ballots",
+            CountError::TooManyPresent { .. } => "too_many_present",
+        }
+    }
+
+    /// The message in Vietnamese.
+    pub fn message_vi(&self) -> String {
+        match self {
+            CountError::TooManyBallots { cast, present } => {
+                format!("Có {cast} phiếu bầu nhưng chỉ {present} đại biểu có mặt")
+            }
+            CountError::TooManyPresent { present, eligible } => {
+                format!("Có {present} đại biểu có mặt nhưng chỉ {eligible} người có quyền bầu")
+            }
+        }
+    }
+}
+
+/// One option's result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptionResult {
+    /// The option.
+    pub option: Uuid,
+    /// Valid papers approving it.
+    pub approvals: u32,
+    /// Approval rate over the rule's base, in hundredths of a percent, rounded half up
+    /// (6667 = 66.67 %).
+    pub rate_bp: u32,
+    /// Whether it meets the rule.
+    pub passes: bool,
+}
+
+/// The count of one ballot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Count {
+    /// Papers cast.
+    pub cast: u32,
+    /// Valid papers (choices within the limit, and blanks).
+    pub valid: u32,
+    /// Invalid papers: spoiled, unknown options or too many choices.
+    pub invalid: u32,
+    /// Blank papers.
+    pub abstain: u32,
+    /// The base the rates are counted over.
+    pub base: u32,
+    /// Per option, in the order given.
+    pub results: Vec<OptionResult>,
+}
+
+/// Counts `papers` for `options`, allowing at most `max_choices` approvals per paper.
+pub fn count(
+    rule: MajorityRule,
+    options: &[Uuid],
+    max_choices: u32,
+    eligible: u32,
+    present: u32,
+    papers: &[BallotPaper],
+) -> Result<Count, CountError> {
+    if present > eligible {
+        return Err(CountError::TooManyPresent { present, eligible });
+    }
+    let cast = u32::try_from(papers.len()).unwrap_or(u32::MAX);
+    if cast > present {
+        return Err(CountError::TooManyBallots { cast, present });
+    }
+    let known: BTreeSet<Uuid> = options.iter().copied().collect();
+    let mut approvals: BTreeMap<Uuid, u32> = BTreeMap::new();
+    let (mut valid, mut invalid, mut abstain) = (0u32, 0u32, 0u32);
+    for paper in papers {
+        match paper {
+            BallotPaper::Choices { options: chosen }
+                if chosen.len() <= max_choices as usize && chosen.is_subset(&known) =>
+            {
+                valid += 1;
+                if chosen.is_empty() {
+                    abstain += 1;
+                }
+                for o in chosen {
+                    *approvals.entry(*o).or_default() += 1;
+                }
+            }
+            BallotPaper::Abstain => {
+                valid += 1;
+                abstain += 1;
+            }
+            BallotPaper::Choices { .. } | BallotPaper::Spoiled => invalid += 1,
+        }
+    }
+    let base = match rule.base {
+        CountBase::AllEligible => eligible,
+        CountBase::Present => present,
+    };
+    let results = options
+        .iter()
+        .map(|o| {
+            let a = approvals.get(o).copied().unwrap_or(0);
+            OptionResult {
+                option: *o,
+                approvals: a,
+                rate_bp: rate_bp(a, base),
+                passes: rule.passes(a, base),
+            }
+        })
+        .collect();
+    Ok(Count {
+        cast,
+        valid,
+        invalid,
+        abstain,
+        base,
+        results,
+    })
+}
+
+/// `a / b` in hundredths of a percent, rounded half up; 0 when `b` is 0.
+pub fn rate_bp(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        return 0;
+    }
+    let (a, b) = (u64::from(a), u64::from(b));
+    u32::try_from((a * 20_000 + b) / (2 * b)).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const HALF_ALL: MajorityRule = MajorityRule {
+        threshold: Threshold::MoreThanHalf,
+        base: CountBase::AllEligible,
+    };
+    const TWO_THIRDS_PRESENT: MajorityRule = MajorityRule {
+        threshold: Threshold::AtLeastTwoThirds,
+        base: CountBase::Present,
+    };
+
+    fn yes(o: Uuid) -> BallotPaper {
+        BallotPaper::Choices {
+            options: [o].into(),
+        }
+    }
+
+    #[test]
+    fn thresholds_hold_at_their_exact_edges() {
+        // 9 units: more than half needs 5; 4.5 is not enough.
+        assert!(!HALF_ALL.passes(4, 9));
+        assert!(HALF_ALL.passes(5, 9));
+        // 8: exactly half fails.
+        assert!(!HALF_ALL.passes(4, 8));
+        // Two thirds of 9 is 6 exactly; of 7 present it is 4.67, so 5.
+        assert!(TWO_THIRDS_PRESENT.passes(6, 9));
+        assert!(!TWO_THIRDS_PRESENT.passes(5, 9));
+        assert!(!TWO_THIRDS_PRESENT.passes(4, 7));
+        assert!(TWO_THIRDS_PRESENT.passes(5, 7));
+        // A custom 3/4 of 8 is 6.
+        let three_quarters = MajorityRule {
+            threshold: Threshold::AtLeast { num: 3, den: 4 },
+            base: CountBase::AllEligible,
+        };
+        assert!(three_quarters.passes(6, 8));
+        assert!(!three_quarters.passes(5, 8));
+        // Nobody to count over: nothing passes.
+        assert!(!HALF_ALL.passes(0, 0));
+    }
+
+    #[test]
+    fn counts_the_central_block_electing_its_head() {
+        // 9 members, 8 present; two candidates, one choice per paper.
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mut papers = vec![yes(a); 5];
+        papers.push(yes(b));
+        papers.push(BallotPaper::Abstain);
+        papers.push(BallotPaper::Choices {
+            options: [a, b].into(),
+        }); // two choices: invalid
+        let c = count(HALF_ALL, &[a, b], 1, 9, 8, &papers).expect("count");
+        assert_eq!(
+            (c.cast, c.valid, c.invalid, c.abstain, c.base),
+            (8, 7, 1, 1, 9)
+        );
+        assert_eq!(c.results[0].approvals, 5);
+        assert_eq!(c.results[0].rate_bp, 5556); // 5/9 = 55.56 %
+        assert!(c.results[0].passes);
+        assert_eq!(c.results[1].approvals, 1);
+        assert!(!c.results[1].passes);
+    }
+
+    #[test]
+    fn refuses_impossible_counts() {
+        let a = Uuid::from_u128(1);
+        let e = count(HALF_ALL, &[a], 1, 9, 3, &vec![yes(a); 4]).expect_err("too many");
+        assert_eq!(e.code(), "too_many_ballots");
+        assert!(e.message_vi().contains("4 phiếu"));
+        let e = count(HALF_ALL, &[a], 1, 5, 6, &[]).expect_err("too many present");
+        assert_eq!(e.code(), "too_many_present");
+    }
+
+    #[test]
+    fn unknown_options_spoil_the_paper() {
+        let a = Uuid::from_u128(1);
+        let papers = [yes(Uuid::from_u128(99)), BallotPaper::Spoiled, yes(a)];
+        let c = count(TWO_THIRDS_PRESENT, &[a], 1, 9, 3, &papers).expect("count");
+        assert_eq!((c.valid, c.invalid), (1, 2));
+        assert_eq!(c.results[0].rate_bp, 3333);
+    }
+
+    proptest! {
+        /// The integer rule agrees with exact rational arithmetic at every count.
+        #[test]
+        fn passes_matches_rational_arithmetic(a in 0u32..200, extra in 0u32..200, num in 1u32..10, den in 1u32..10) {
+            let b = a + extra;
+            let custom = MajorityRule { threshold: Threshold::AtLeast { num, den }, base: CountBase::Present };
+            prop_assert_eq!(custom.passes(a, b), b > 0 && u128::from(a) * u128::from(den) >= u128::from(num) * u128::from(b));
+            prop_assert_eq!(HALF_ALL.passes(a, b), b > 0 && a * 2 > b);
+        }
+
+        /// Order of papers never changes a count.
+        #[test]
+        fn count_is_order_independent(choices in proptest::collection::vec(0u8..4, 0..30), seed in any::<u64>()) {
+            let opts = [Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3)];
+            let papers: Vec<BallotPaper> = choices.iter().map(|c| match c {
+                3 => BallotPaper::Abstain,
+                i => yes(opts[*i as usize]),
+            }).collect();
+            let mut shuffled = papers.clone();
+            let mut s = seed | 1;
+            for i in (1..shuffled.len()).rev() {
+                s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+                shuffled.swap(i, (s % (i as u64 + 1)) as usize);
+            }
+            let n = papers.len() as u32;
+            prop_assert_eq!(
+                count(HALF_ALL, &opts, 1, n + 2, n, &papers).expect("count"),
+                count(HALF_ALL, &opts, 1, n + 2, n, &shuffled).expect("count")
+            );
+        }
+    }
+}
