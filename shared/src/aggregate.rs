@@ -194,11 +194,7 @@ mod tests {
             for m in [Aggregation::MeanExcludingOwn, Aggregation::TrimmedMean] {
                 let base = aggregate(m, u(1), &with_own(&cross, own), None);
                 prop_assert_eq!(base, aggregate(m, u(1), &with_own(&cross, 0), None));
-                let mut s = seed | 1;
-                for i in (1..cross.len()).rev() {
-                    s ^= s << 13; s ^= s >> 7; s ^= s << 17;
-                    cross.swap(i, (s % (i as u64 + 1)) as usize);
-                }
+                crate::testing::shuffle(&mut cross, seed);
                 let again = aggregate(m, u(1), &with_own(&cross, own), None);
                 prop_assert_eq!(base.map(|s| (s.hundredths, s.den)), again.map(|s| (s.hundredths, s.den)));
                 // The result stays within the scores' bounds.

@@ -328,11 +328,7 @@ mod tests {
                 i => yes(opts[*i as usize]),
             }).collect();
             let mut shuffled = papers.clone();
-            let mut s = seed | 1;
-            for i in (1..shuffled.len()).rev() {
-                s ^= s << 13; s ^= s >> 7; s ^= s << 17;
-                shuffled.swap(i, (s % (i as u64 + 1)) as usize);
-            }
+            crate::testing::shuffle(&mut shuffled, seed);
             let n = papers.len() as u32;
             prop_assert_eq!(
                 count(HALF_ALL, &opts, 1, n + 2, n, &papers).expect("count"),

@@ -13,6 +13,8 @@ pub mod model;
 pub mod mutation;
 pub mod points;
 pub mod protocol;
+#[cfg(test)]
+mod testing;
 
 pub use error::DomainError;
 pub use hlc::Hlc;

@@ -252,12 +252,7 @@ mod tests {
                 r
             };
             let mut shuffled = muts.clone();
-            // A deterministic shuffle from the seed.
-            let mut s = seed | 1;
-            for i in (1..shuffled.len()).rev() {
-                s ^= s << 13; s ^= s >> 7; s ^= s << 17;
-                shuffled.swap(i, (s % (i as u64 + 1)) as usize);
-            }
+            crate::testing::shuffle(&mut shuffled, seed);
             prop_assert_eq!(fold(&muts), fold(&shuffled));
         }
     }

@@ -215,6 +215,18 @@ pub(crate) async fn push_batch<T: PushTx>(
     }
 }
 
+/// Inserts `records` as they are, each at a new sequence (seeding an empty database).
+pub(crate) async fn insert_all<T: PushTx>(
+    tx: &mut T,
+    records: &[Record],
+) -> Result<(), StoreError> {
+    for r in records {
+        let seq = tx.next_seq().await?;
+        tx.save(r, &FieldClocks::new(), seq).await?;
+    }
+    Ok(())
+}
+
 /// Seq values are `u64` on the wire and `i64` in SQL; they never come near the limit.
 pub(crate) fn seq_to_sql(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)

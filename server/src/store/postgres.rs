@@ -169,10 +169,7 @@ impl Store for PgStore {
         if count > 0 {
             return Ok(false);
         }
-        for r in records {
-            let seq = tx.next_seq().await?;
-            tx.save(r, &FieldClocks::new(), seq).await?;
-        }
+        super::insert_all(&mut tx, records).await?;
         tx.0.commit().await?;
         Ok(true)
     }
