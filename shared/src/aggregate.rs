@@ -89,21 +89,39 @@ pub fn aggregate(
     cross: &[(Uuid, Points)],
     agreed: Option<Points>,
 ) -> Option<Score> {
+    aggregate_hundredths(
+        method,
+        unit,
+        cross.iter().map(|(s, p)| (*s, p.hundredths())),
+        agreed.map(Points::hundredths),
+    )
+}
+
+/// `aggregate` over raw hundredths, for totals and for any part of a sheet (a content's
+/// subtotal, the deductions) alike.
+pub fn aggregate_hundredths(
+    method: Aggregation,
+    unit: Uuid,
+    cross: impl IntoIterator<Item = (Uuid, i64)>,
+    agreed: Option<i64>,
+) -> Option<Score> {
     if method == Aggregation::Agreed {
-        return agreed.map(Score::exact);
+        return agreed.map(|hundredths| Score { hundredths, den: 1 });
     }
     let mut others: Vec<i64> = cross
-        .iter()
+        .into_iter()
         .filter(|(scorer, _)| *scorer != unit)
-        .map(|(_, p)| p.hundredths())
+        .map(|(_, h)| h)
         .collect();
     if others.is_empty() {
         return None;
     }
     if method == Aggregation::TrimmedMean && others.len() >= TRIM_MIN_SCORERS {
-        others.sort_unstable();
-        others.pop();
-        others.remove(0);
+        // Dropping one minimum and one maximum; which equal copy goes does not matter.
+        let (lo, _) = others.iter().enumerate().min_by_key(|(_, v)| **v)?;
+        others.swap_remove(lo);
+        let (hi, _) = others.iter().enumerate().max_by_key(|(_, v)| **v)?;
+        others.swap_remove(hi);
     }
     Some(Score {
         hundredths: others.iter().sum(),

@@ -5,9 +5,11 @@
 use uuid::Uuid;
 
 use crate::model::{
-    Block, BlockKind, Content, Covenant, CovenantStatus, Criterion, CriterionKind, Record, Unit,
+    Block, BlockKind, BlockLevel, Content, Covenant, CovenantStatus, Criterion, CriterionKind,
+    Record, Unit,
 };
 use crate::points::Points;
+use crate::rules::BlockRules;
 
 /// The demo year.
 pub const YEAR: u16 = 2026;
@@ -204,9 +206,12 @@ pub fn records() -> Vec<Record> {
         name: "Khối các tổ chức chính trị - xã hội Trung ương".into(),
         year: YEAR,
         kind: BlockKind::Khoi,
+        level: BlockLevel::Central,
+        province: String::new(),
         members: unit_ids.clone(),
         head: unit_ids.first().copied(),
         deputy: unit_ids.get(1).copied(),
+        rules: BlockRules::default(),
     }));
     out.push(Record::Covenant(Covenant {
         id: COVENANT_ID,
@@ -216,6 +221,8 @@ pub fn records() -> Vec<Record> {
         bonus_cap: Points::whole(10),
         status: CovenantStatus::Draft,
         version: 1,
+        amends: None,
+        amendment_reason: String::new(),
     }));
     let mut next_criterion = 1000u16;
     for (ci, (title, criteria)) in CONTENTS.iter().enumerate() {
@@ -233,6 +240,7 @@ pub fn records() -> Vec<Record> {
                 id: id(next_criterion),
                 block_id: BLOCK_ID,
                 content_id,
+                parent_id: None,
                 position: ki as u32,
                 code: format!("{}.{}", ci + 1, ki + 1),
                 title: (*ctitle).into(),
@@ -243,8 +251,31 @@ pub fn records() -> Vec<Record> {
             next_criterion += 1;
         }
     }
+    // Criterion 2.1 (15 points) is scored through two sub-criteria.
+    for (k, (title, h)) in SUBCRITERIA_2_1.iter().enumerate() {
+        out.push(Record::Criterion(Criterion {
+            id: id(1100 + k as u16),
+            block_id: BLOCK_ID,
+            content_id: id(301),
+            parent_id: Some(CRITERION_2_1),
+            position: k as u32,
+            code: format!("2.1.{}", k + 1),
+            title: (*title).into(),
+            guidance: String::new(),
+            kind: CriterionKind::Standard,
+            max_points: Points::from_hundredths(*h),
+        }));
+    }
     out
 }
+
+/// Criterion 2.1, which has sub-criteria.
+pub const CRITERION_2_1: Uuid = id(1002);
+
+const SUBCRITERIA_2_1: [(&str, i64); 2] = [
+    ("Hoàn thành chỉ tiêu theo Nghị quyết Đại hội", 1000),
+    ("Hoàn thành nhiệm vụ trọng tâm được giao trong năm", 500),
+];
 
 #[cfg(test)]
 mod tests {
@@ -257,7 +288,9 @@ mod tests {
         let standard: i64 = recs
             .iter()
             .filter_map(|r| match r {
-                Record::Criterion(c) if c.kind == CriterionKind::Standard => {
+                Record::Criterion(c)
+                    if c.kind == CriterionKind::Standard && c.parent_id.is_none() =>
+                {
                     Some(c.max_points.hundredths())
                 }
                 _ => None,

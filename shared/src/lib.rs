@@ -6,13 +6,19 @@
 pub mod aggregate;
 pub mod ballot;
 pub mod collation;
+pub mod covenant;
 pub mod demo;
 pub mod error;
 pub mod hlc;
+pub mod lot;
 pub mod model;
 pub mod mutation;
 pub mod points;
 pub mod protocol;
+pub mod round;
+pub mod rules;
+pub mod sheet;
+pub mod tally;
 #[cfg(test)]
 mod testing;
 

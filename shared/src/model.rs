@@ -1,4 +1,5 @@
-//! The records that sync: member units, blocks, covenants, their contents and criteria.
+//! The records that sync: member units, blocks, covenants with their contents, criteria and
+//! signatures, scoring rounds, score sheets and cells, and ballots.
 //!
 //! Every record has a client- or server-generated UUIDv7 and belongs to at most one block
 //! (`scope`), which is what pull filtering and live events key on. A record is stored and
@@ -7,7 +8,11 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::ballot::{BallotOption, BallotPurpose, BallotState, MajorityRule};
 use crate::points::Points;
+use crate::round::{Assignment, RoundState, Stage};
+use crate::rules::BlockRules;
+use crate::sheet::CellValue;
 
 /// A member unit (đơn vị thành viên) of one or more blocks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,7 +36,22 @@ pub enum BlockKind {
     Cum,
 }
 
+/// The level a block is organised at, for the central office's filters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockLevel {
+    /// Trung ương: guided by the central council.
+    #[default]
+    Central,
+    /// Tỉnh, thành phố: guided by a provincial council.
+    Provincial,
+    /// Cơ sở: a commune-level or agency block.
+    Local,
+}
+
 /// An emulation block (khối / cụm thi đua) in one year.
+///
+/// Members, head, deputy and rules are per year: a block next year is a new record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Block {
@@ -43,15 +63,31 @@ pub struct Block {
     pub year: u16,
     /// Khối or cụm.
     pub kind: BlockKind,
+    /// The level it is organised at.
+    #[serde(default)]
+    pub level: BlockLevel,
+    /// The province for a provincial or local block; empty for a central one.
+    #[serde(default)]
+    pub province: String,
     /// Member units this year.
     pub members: Vec<Uuid>,
     /// Block head (Khối trưởng) this year.
     pub head: Option<Uuid>,
     /// Deputy (Khối phó) this year.
     pub deputy: Option<Uuid>,
+    /// The rules the members agreed for this year.
+    #[serde(default)]
+    pub rules: BlockRules,
 }
 
-/// Where a covenant stands.
+impl Block {
+    /// Whether `unit` is a member this year.
+    pub fn is_member(&self, unit: Uuid) -> bool {
+        self.members.contains(&unit)
+    }
+}
+
+/// Where a covenant stands: draft → circulated → agreed → signed (once every member signed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CovenantStatus {
@@ -61,8 +97,20 @@ pub enum CovenantStatus {
     Circulated,
     /// Agreed at the conference.
     Agreed,
-    /// Signed by the members.
+    /// Signed by every member.
     Signed,
+}
+
+impl CovenantStatus {
+    /// The status as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CovenantStatus::Draft => "draft",
+            CovenantStatus::Circulated => "circulated",
+            CovenantStatus::Agreed => "agreed",
+            CovenantStatus::Signed => "signed",
+        }
+    }
 }
 
 /// A block's emulation covenant (giao ước thi đua) for a year.
@@ -83,6 +131,31 @@ pub struct Covenant {
     pub status: CovenantStatus,
     /// Version, 1 for the first; an amendment after signing is a new version.
     pub version: u32,
+    /// The version this one amends.
+    #[serde(default)]
+    pub amends: Option<Uuid>,
+    /// Why it was amended; required from version 2 on.
+    #[serde(default)]
+    pub amendment_reason: String,
+}
+
+/// A member unit's signature on a covenant (ký kết), a record of its own so that members
+/// signing at the same time never overwrite each other.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signature {
+    /// Id.
+    pub id: Uuid,
+    /// The block, for scoping.
+    pub block_id: Uuid,
+    /// The covenant version signed.
+    pub covenant_id: Uuid,
+    /// The signing member unit.
+    pub unit: Uuid,
+    /// Name and title of the person who signed for it.
+    pub signer: String,
+    /// When, in milliseconds since the Unix epoch (client time).
+    pub signed_at_ms: u64,
 }
 
 /// An emulation content (nội dung thi đua): a group of criteria.
@@ -127,7 +200,10 @@ pub struct Criterion {
     pub block_id: Uuid,
     /// The content it belongs to.
     pub content_id: Uuid,
-    /// Sort position within the content.
+    /// The criterion it is a sub-criterion of (one level at most).
+    #[serde(default)]
+    pub parent_id: Option<Uuid>,
+    /// Sort position within the content (or the parent).
     pub position: u32,
     /// Code, e.g. "2.3".
     pub code: String,
@@ -155,6 +231,101 @@ pub enum Record {
     Content(Content),
     /// A criterion.
     Criterion(Criterion),
+    /// A member's signature on a covenant.
+    Signature(Signature),
+    /// A scoring round.
+    Round(Round),
+    /// A score sheet.
+    ScoreSheet(ScoreSheet),
+    /// A score cell.
+    ScoreCell(ScoreCell),
+    /// A secret ballot (its papers never sync; see `ballot`).
+    Ballot(Ballot),
+}
+
+/// A scoring round of one stage (self, cross, verification, agreed) on one covenant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Round {
+    /// Id.
+    pub id: Uuid,
+    /// The block.
+    pub block_id: Uuid,
+    /// The covenant version scored against.
+    pub covenant_id: Uuid,
+    /// Which stage.
+    pub stage: Stage,
+    /// Open, locked or published.
+    pub state: RoundState,
+    /// Who scores whom (cross-scoring only; all-score-all otherwise).
+    pub assignment: Assignment,
+}
+
+/// One scorer's sheet for one subject unit in one round.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreSheet {
+    /// Id.
+    pub id: Uuid,
+    /// The block.
+    pub block_id: Uuid,
+    /// The round.
+    pub round_id: Uuid,
+    /// The scoring unit (for verification and agreed rounds: the block head's unit).
+    pub scorer: Uuid,
+    /// The unit scored.
+    pub subject: Uuid,
+    /// Whether the scorer submitted it; only submitted sheets count.
+    pub submitted: bool,
+}
+
+/// One criterion's score on one sheet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreCell {
+    /// Id.
+    pub id: Uuid,
+    /// The block.
+    pub block_id: Uuid,
+    /// The sheet.
+    pub sheet_id: Uuid,
+    /// The criterion (a leaf).
+    pub criterion_id: Uuid,
+    /// The value.
+    pub value: CellValue,
+    /// The scorer's note.
+    #[serde(default)]
+    pub note: String,
+    /// Reference to the evidence (minh chứng): a document number, file name or link.
+    #[serde(default)]
+    pub evidence: String,
+}
+
+/// A secret ballot: suy tôn of next year's head or deputy, an award proposal, or a tie-break.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ballot {
+    /// Id.
+    pub id: Uuid,
+    /// The block.
+    pub block_id: Uuid,
+    /// Question shown on the paper.
+    pub title: String,
+    /// What it decides.
+    pub purpose: BallotPurpose,
+    /// The options, each usually a member unit.
+    pub options: Vec<BallotOption>,
+    /// Most options one paper may approve.
+    pub max_choices: u32,
+    /// Majority rule (copied from the block's rules when created, so later rule edits do not
+    /// change a count).
+    pub rule: MajorityRule,
+    /// Voters who may vote (member units, one delegate each).
+    pub eligible: Vec<Uuid>,
+    /// Voters present at the meeting.
+    pub present: Vec<Uuid>,
+    /// Draft, open or closed.
+    pub state: BallotState,
 }
 
 impl Record {
@@ -166,6 +337,11 @@ impl Record {
             Record::Covenant(r) => r.id,
             Record::Content(r) => r.id,
             Record::Criterion(r) => r.id,
+            Record::Signature(r) => r.id,
+            Record::Round(r) => r.id,
+            Record::ScoreSheet(r) => r.id,
+            Record::ScoreCell(r) => r.id,
+            Record::Ballot(r) => r.id,
         }
     }
 
@@ -177,6 +353,11 @@ impl Record {
             Record::Covenant(_) => "covenant",
             Record::Content(_) => "content",
             Record::Criterion(_) => "criterion",
+            Record::Signature(_) => "signature",
+            Record::Round(_) => "round",
+            Record::ScoreSheet(_) => "score_sheet",
+            Record::ScoreCell(_) => "score_cell",
+            Record::Ballot(_) => "ballot",
         }
     }
 
@@ -188,6 +369,11 @@ impl Record {
             Record::Covenant(r) => Some(r.block_id),
             Record::Content(r) => Some(r.block_id),
             Record::Criterion(r) => Some(r.block_id),
+            Record::Signature(r) => Some(r.block_id),
+            Record::Round(r) => Some(r.block_id),
+            Record::ScoreSheet(r) => Some(r.block_id),
+            Record::ScoreCell(r) => Some(r.block_id),
+            Record::Ballot(r) => Some(r.block_id),
         }
     }
 }

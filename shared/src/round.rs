@@ -1,0 +1,282 @@
+//! Scoring rounds: their stage, their life cycle and who scores whom.
+//!
+//! A round is open (sheets are written), locked (no writes except audited corrections) or
+//! published (results visible to all). Locked may go back to open; published is final.
+//! Cross-scoring is all-score-all, or pairs drawn by lot: the members, sorted by id, are
+//! shuffled with the recorded seed (see `lot`), and the unit at position `i` scores the
+//! `per_unit` units after it, wrapping around. Every unit then scores and is scored exactly
+//! `per_unit` times, never itself, and anyone holding the seed can redo the draw.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::DomainError;
+use crate::lot::Lot;
+
+/// A round's stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Điểm tự chấm: each unit scores itself.
+    #[serde(rename = "self")]
+    SelfScoring,
+    /// Chấm chéo: units score each other.
+    #[serde(rename = "cross")]
+    CrossScoring,
+    /// Điểm thẩm định: a supervision team checks the scores.
+    Verification,
+    /// Điểm khối thống nhất: the score the meeting agrees.
+    Agreed,
+}
+
+impl Stage {
+    /// The stage as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::SelfScoring => "self",
+            Stage::CrossScoring => "cross",
+            Stage::Verification => "verification",
+            Stage::Agreed => "agreed",
+        }
+    }
+}
+
+/// A round's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundState {
+    /// Sheets may be written.
+    Open,
+    /// No writes but audited corrections.
+    Locked,
+    /// Results are visible to everyone; final.
+    Published,
+}
+
+impl RoundState {
+    /// The state as on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoundState::Open => "open",
+            RoundState::Locked => "locked",
+            RoundState::Published => "published",
+        }
+    }
+
+    /// The state after moving to `to`, if the life cycle allows it.
+    pub fn move_to(self, to: RoundState) -> Result<RoundState, DomainError> {
+        use RoundState::*;
+        match (self, to) {
+            (Open, Locked) | (Locked, Open) | (Locked, Published) => Ok(to),
+            _ => Err(DomainError::InvalidTransition {
+                from: self.as_str(),
+                to: to.as_str(),
+            }),
+        }
+    }
+
+    /// Whether sheets and cells may be written (corrections aside).
+    pub fn check_writable(self) -> Result<(), DomainError> {
+        match self {
+            RoundState::Open => Ok(()),
+            other => Err(DomainError::RoundLocked {
+                state: other.as_str(),
+            }),
+        }
+    }
+}
+
+/// One scorer assigned to one subject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Pair {
+    /// The scoring unit.
+    pub scorer: Uuid,
+    /// The unit it scores.
+    pub subject: Uuid,
+}
+
+/// Who scores whom in a round.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Assignment {
+    /// Every member scores every other member.
+    AllScoreAll,
+    /// Pairs drawn by lot (bốc thăm).
+    PairsByLot {
+        /// The seed, recorded so the draw can be re-checked (a string on the wire: it does
+        /// not fit a JavaScript number).
+        #[serde(with = "u64_string")]
+        seed: u64,
+        /// How many units each unit scores.
+        per_unit: u32,
+        /// The drawn pairs, sorted.
+        pairs: Vec<Pair>,
+    },
+}
+
+impl Assignment {
+    /// Draws pairs by lot: each member scores `per_unit` others and is scored by as many.
+    pub fn draw(members: &[Uuid], per_unit: u32, seed: u64) -> Result<Assignment, DomainError> {
+        Ok(Assignment::PairsByLot {
+            seed,
+            per_unit,
+            pairs: draw_pairs(members, per_unit, seed)?,
+        })
+    }
+
+    /// Whether `scorer` is assigned to score `subject` (never itself).
+    pub fn allows(&self, scorer: Uuid, subject: Uuid) -> bool {
+        match self {
+            Assignment::AllScoreAll => scorer != subject,
+            Assignment::PairsByLot { pairs, .. } => {
+                pairs.binary_search(&Pair { scorer, subject }).is_ok()
+            }
+        }
+    }
+
+    /// Re-does a recorded draw from its seed and checks that it gives the recorded pairs.
+    pub fn check(&self, members: &[Uuid]) -> Result<(), DomainError> {
+        match self {
+            Assignment::AllScoreAll => Ok(()),
+            Assignment::PairsByLot {
+                seed,
+                per_unit,
+                pairs,
+            } => {
+                if draw_pairs(members, *per_unit, *seed)? == *pairs {
+                    Ok(())
+                } else {
+                    Err(DomainError::InvalidDraw {
+                        reason: "the pairs do not match the seed",
+                    })
+                }
+            }
+        }
+    }
+}
+
+/// The pairs for `members`, `per_unit` and `seed`, sorted by scorer then subject.
+pub fn draw_pairs(members: &[Uuid], per_unit: u32, seed: u64) -> Result<Vec<Pair>, DomainError> {
+    let mut order = members.to_vec();
+    order.sort_unstable();
+    order.dedup();
+    let n = order.len();
+    let k = per_unit as usize;
+    if k == 0 || k >= n {
+        return Err(DomainError::InvalidDraw {
+            reason: "each unit must score between 1 and all other members",
+        });
+    }
+    Lot::new(seed).shuffle(&mut order);
+    let mut pairs: Vec<Pair> = (0..n)
+        .flat_map(|i| {
+            let order = &order;
+            (1..=k).map(move |d| Pair {
+                scorer: order[i],
+                subject: order[(i + d) % n],
+            })
+        })
+        .collect();
+    pairs.sort_unstable();
+    Ok(pairs)
+}
+
+/// Serde for a `u64` as a decimal string.
+mod u64_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn members(n: u128) -> Vec<Uuid> {
+        (1..=n).map(Uuid::from_u128).collect()
+    }
+
+    #[test]
+    fn life_cycle() {
+        use RoundState::*;
+        assert_eq!(Open.move_to(Locked), Ok(Locked));
+        assert_eq!(Locked.move_to(Open), Ok(Open));
+        assert_eq!(Locked.move_to(Published), Ok(Published));
+        let e = Published.move_to(Open).expect_err("final");
+        assert_eq!(e.code(), "invalid_transition");
+        assert_eq!(
+            e.message_vi(),
+            "Không thể chuyển từ trạng thái 'đã công bố' sang 'đang mở'"
+        );
+        assert!(Open.move_to(Published).is_err(), "lock before publishing");
+        assert_eq!(
+            Locked.check_writable().expect_err("locked").code(),
+            "round_locked"
+        );
+    }
+
+    #[test]
+    fn a_recorded_draw_is_rechecked_from_its_seed() {
+        let m = members(9);
+        let a = Assignment::draw(&m, 2, 20_261_121).expect("draw");
+        let json = serde_json::to_value(&a).expect("json");
+        assert_eq!(json["seed"], "20261121");
+        let back: Assignment = serde_json::from_value(json).expect("back");
+        back.check(&m).expect("same draw");
+        // The member list's order does not matter.
+        let mut reversed = m.clone();
+        reversed.reverse();
+        back.check(&reversed).expect("same draw");
+        // Tampering with one pair is caught.
+        let Assignment::PairsByLot {
+            seed,
+            per_unit,
+            mut pairs,
+        } = back
+        else {
+            unreachable!()
+        };
+        pairs[0].subject = pairs[1].subject;
+        let forged = Assignment::PairsByLot {
+            seed,
+            per_unit,
+            pairs,
+        };
+        assert_eq!(forged.check(&m).expect_err("forged").code(), "invalid_draw");
+        assert!(draw_pairs(&m, 9, 1).is_err());
+        assert!(draw_pairs(&m, 0, 1).is_err());
+    }
+
+    proptest! {
+        /// Every unit scores and is scored exactly `k` times, never itself.
+        #[test]
+        fn draws_are_balanced(n in 2u128..20, k in 1u32..19, seed in any::<u64>()) {
+            prop_assume!((k as u128) < n);
+            let m = members(n);
+            let pairs = draw_pairs(&m, k, seed).expect("draw");
+            let a = Assignment::PairsByLot { seed, per_unit: k, pairs: pairs.clone() };
+            let (mut scores, mut scored) = (BTreeMap::new(), BTreeMap::new());
+            for p in &pairs {
+                prop_assert_ne!(p.scorer, p.subject);
+                prop_assert!(a.allows(p.scorer, p.subject));
+                *scores.entry(p.scorer).or_insert(0u32) += 1;
+                *scored.entry(p.subject).or_insert(0u32) += 1;
+            }
+            prop_assert!(scores.values().all(|c| *c == k) && scores.len() as u128 == n);
+            prop_assert!(scored.values().all(|c| *c == k) && scored.len() as u128 == n);
+            let mut dedup = pairs.clone();
+            dedup.dedup();
+            prop_assert_eq!(dedup.len(), pairs.len());
+        }
+    }
+}
