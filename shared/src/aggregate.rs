@@ -195,6 +195,24 @@ mod tests {
     }
 
     proptest! {
+        /// From five scorers on, the trimmed mean is (sum − one max − one min) / (n − 2),
+        /// even when several scorers share the extreme value.
+        #[test]
+        fn trimmed_mean_drops_exactly_one_highest_and_one_lowest(
+            scores in proptest::collection::vec(0i64..20, 1..15),
+        ) {
+            let cross: Vec<(Uuid, i64)> = scores.iter().enumerate().map(|(i, h)| (u(i as u128 + 10), *h)).collect();
+            let s = aggregate_hundredths(Aggregation::TrimmedMean, u(1), cross, None).expect("score");
+            let n = scores.len() as i64;
+            let sum: i64 = scores.iter().sum();
+            let (lo, hi) = (*scores.iter().min().expect("min"), *scores.iter().max().expect("max"));
+            if scores.len() >= TRIM_MIN_SCORERS {
+                prop_assert_eq!((s.hundredths, i64::from(s.den)), (sum - lo - hi, n - 2));
+            } else {
+                prop_assert_eq!((s.hundredths, i64::from(s.den)), (sum, n));
+            }
+        }
+
         /// Order of the scores never matters, and the unit's own score never counts.
         #[test]
         fn order_independent_and_own_score_ignored(

@@ -450,6 +450,24 @@ mod tests {
         assert_eq!(c.results[0].rate_bp, 3333);
     }
 
+    #[test]
+    fn smallest_passing_count_for_every_base() {
+        // More than half: ⌊b/2⌋ + 1; two thirds: ⌈2b/3⌉; one below never passes.
+        for b in 1u32..=200 {
+            let half = b / 2 + 1;
+            assert!(
+                HALF_ALL.passes(half, b) && !HALF_ALL.passes(half - 1, b),
+                "half of {b}"
+            );
+            let two_thirds = (2 * b).div_ceil(3);
+            assert!(
+                TWO_THIRDS_PRESENT.passes(two_thirds, b)
+                    && !TWO_THIRDS_PRESENT.passes(two_thirds - 1, b),
+                "two thirds of {b}"
+            );
+        }
+    }
+
     proptest! {
         /// The integer rule agrees with exact rational arithmetic at every count.
         #[test]

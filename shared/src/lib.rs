@@ -5,6 +5,7 @@
 
 pub mod aggregate;
 pub mod ballot;
+pub mod casebook;
 pub mod collation;
 pub mod covenant;
 pub mod demo;
