@@ -22,6 +22,7 @@ pub mod sheet;
 pub mod tally;
 #[cfg(test)]
 mod testing;
+pub mod transfer;
 
 pub use error::DomainError;
 pub use hlc::Hlc;
