@@ -108,8 +108,13 @@ impl Conference {
     /// An empty conference on the demo block and covenant.
     pub fn empty() -> Conference {
         let (block, doc) = demo_block_and_covenant();
+        Conference::new(block, doc)
+    }
+
+    /// An empty conference on `block` and a sound covenant `doc`.
+    pub fn new(block: Block, doc: CovenantDoc) -> Conference {
         let table = ScoringTable::build(&doc, block.rules.point_step)
-            .unwrap_or_else(|p| unreachable!("the demo covenant is sound: {p:?}"));
+            .unwrap_or_else(|p| unreachable!("the covenant is sound: {p:?}"));
         Conference {
             block,
             doc,
@@ -578,6 +583,113 @@ pub fn check_rule_variants() -> Result<(), String> {
     expect("no flag yet", t.proposals[0].proposed.len(), 0)?;
     expect("candidates", t.proposals[0].candidates.clone(), ids(&[1]))?;
     Ok(())
+}
+
+/// A large, random but reproducible conference for benchmarks: `units` members who all
+/// self-score and score each other (so `units` scorers per unit) on a covenant of
+/// `contents × per_content` criteria, the last three a bonus, a deduction and a disqualifier.
+pub fn synthetic(units: u16, contents: u16, per_content: u16, seed: u64) -> Conference {
+    use crate::model::{Content, Covenant, CovenantStatus, Criterion};
+    let mut lot = crate::lot::Lot::new(seed);
+    let id = |kind: u128, n: u128| {
+        Uuid::from_u128(0x0190_0000_0000_7000_a000_0000_0000_0000 | (kind << 40) | n)
+    };
+    let (mut block, _) = demo_block_and_covenant();
+    block.members = (1..=u128::from(units)).map(|n| id(1, n)).collect();
+    let covenant_id = id(2, 0);
+    let mut doc = CovenantDoc {
+        covenant: Covenant {
+            id: covenant_id,
+            block_id: block.id,
+            title: "Giao ước thử tải".into(),
+            total_points: Points::ZERO,
+            bonus_cap: Points::whole(10),
+            status: CovenantStatus::Signed,
+            version: 1,
+            amends: None,
+            amendment_reason: String::new(),
+        },
+        contents: Vec::new(),
+        criteria: Vec::new(),
+        signatures: Vec::new(),
+    };
+    let mut total = 0;
+    let n_criteria = u128::from(contents) * u128::from(per_content);
+    for k in 0..contents {
+        let content_id = id(3, u128::from(k));
+        doc.contents.push(Content {
+            id: content_id,
+            block_id: block.id,
+            covenant_id,
+            position: u32::from(k),
+            code: (k + 1).to_string(),
+            title: format!("Nội dung {}", k + 1),
+        });
+        for j in 0..per_content {
+            let n = u128::from(k) * u128::from(per_content) + u128::from(j);
+            let (kind, max) = match n_criteria - n {
+                3 => (CriterionKind::Bonus, 500),
+                2 => (CriterionKind::Deduction, 100),
+                1 => (CriterionKind::Disqualifier, 0),
+                _ => (CriterionKind::Standard, 100 + 50 * (n as i64 % 3)),
+            };
+            if kind == CriterionKind::Standard {
+                total += max;
+            }
+            doc.criteria.push(Criterion {
+                id: id(4, n),
+                block_id: block.id,
+                content_id,
+                parent_id: None,
+                position: u32::from(j),
+                code: format!("{}.{}", k + 1, j + 1),
+                title: format!("Tiêu chí {}.{}", k + 1, j + 1),
+                guidance: String::new(),
+                kind,
+                max_points: Points::from_hundredths(max),
+            });
+        }
+    }
+    doc.covenant.total_points = Points::from_hundredths(total);
+    let mut c = Conference::new(block, doc);
+    let self_round = c.round(Stage::SelfScoring);
+    let cross_round = c.round(Stage::CrossScoring);
+    let members = c.block.members.clone();
+    let criteria = c.table.criteria.clone();
+    for (si, subject) in members.iter().enumerate() {
+        for (ci, scorer) in members.iter().enumerate() {
+            let sheet_id = id(5, (si as u128) << 20 | ci as u128);
+            let round = if si == ci { self_round } else { cross_round };
+            c.sheets.push(ScoreSheet {
+                id: sheet_id,
+                block_id: c.block.id,
+                round_id: round,
+                scorer: *scorer,
+                subject: *subject,
+                submitted: true,
+            });
+            for (k, cr) in criteria.iter().enumerate() {
+                let steps = cr.max_points.hundredths() / 50;
+                let value = match cr.kind {
+                    CriterionKind::Standard | CriterionKind::Bonus => CellValue::Points(
+                        Points::from_hundredths(50 * lot.below(steps as u64 + 1) as i64),
+                    ),
+                    CriterionKind::Deduction => CellValue::Count(lot.below(3) as u32),
+                    CriterionKind::Disqualifier => CellValue::Flag(lot.below(50) == 0),
+                };
+                c.cells.push(ScoreCell {
+                    id: Uuid::from_u128(sheet_id.as_u128() | (k as u128) << 24),
+                    block_id: c.block.id,
+                    sheet_id,
+                    criterion_id: cr.id,
+                    value,
+                    note: String::new(),
+                    evidence: String::new(),
+                });
+            }
+        }
+    }
+    c
 }
 
 /// Every case, by name.

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::DomainError;
+use crate::idmap::IdMap;
 use crate::model::{Block, Content, Covenant, CovenantStatus, Criterion, CriterionKind, Signature};
 use crate::points::Points;
 
@@ -72,7 +73,8 @@ pub struct ScoringTable {
     pub contents: Vec<Content>,
     /// Criteria by content, then position; each parent directly before its sub-criteria.
     pub criteria: Vec<Criterion>,
-    leaves: HashMap<Uuid, Leaf>,
+    leaves: IdMap<Uuid, Leaf>,
+    by_index: Vec<Option<Leaf>>,
     step: Points,
 }
 
@@ -297,7 +299,7 @@ impl ScoringTable {
             criteria.extend(subs.into_iter().cloned());
         }
         let parents: HashSet<Uuid> = criteria.iter().filter_map(|c| c.parent_id).collect();
-        let leaves = criteria
+        let leaves: IdMap<Uuid, Leaf> = criteria
             .iter()
             .enumerate()
             .filter(|(_, c)| !parents.contains(&c.id))
@@ -316,6 +318,13 @@ impl ScoringTable {
         Ok(ScoringTable {
             covenant: doc.covenant.clone(),
             contents,
+            by_index: {
+                let mut v = vec![None; criteria.len()];
+                for l in leaves.values() {
+                    v[l.index] = Some(*l);
+                }
+                v
+            },
             criteria,
             leaves,
             step,
@@ -333,6 +342,11 @@ impl ScoringTable {
             }),
             None => Err(DomainError::UnknownCriterion { id: criterion }),
         }
+    }
+
+    /// The leaf at `index` in `criteria`, if that criterion is a leaf.
+    pub fn leaf_at(&self, index: usize) -> Option<Leaf> {
+        self.by_index.get(index).copied().flatten()
     }
 
     /// How many scorable leaves the covenant has.

@@ -11,6 +11,7 @@ pub mod covenant;
 pub mod demo;
 pub mod error;
 pub mod hlc;
+pub mod idmap;
 pub mod lot;
 pub mod model;
 pub mod mutation;

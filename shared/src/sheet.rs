@@ -42,7 +42,8 @@ pub fn validate_cell(
     Ok(leaf)
 }
 
-fn check_value(table: &ScoringTable, leaf: &Leaf, value: CellValue) -> Result<(), DomainError> {
+/// Checks one value against an already looked-up leaf.
+pub fn check_value(table: &ScoringTable, leaf: &Leaf, value: CellValue) -> Result<(), DomainError> {
     let code = || table.criteria[leaf.index].code.clone();
     match (leaf.kind, value) {
         (CriterionKind::Standard | CriterionKind::Bonus, CellValue::Points(p)) => {
@@ -162,8 +163,8 @@ pub struct SheetTotals {
     pub bonus: i64,
     /// Deduction points (positive).
     pub deductions: i64,
-    /// Whether a disqualifier is marked.
-    pub disqualified: bool,
+    /// How many disqualifiers are marked.
+    pub disqualifiers: u32,
 }
 
 impl SheetTotals {
@@ -173,20 +174,32 @@ impl SheetTotals {
             contents: vec![0; table.contents.len()],
             bonus: 0,
             deductions: 0,
-            disqualified: false,
+            disqualifiers: 0,
         }
     }
 
     /// Adds one checked value.
     pub fn add(&mut self, leaf: &Leaf, value: CellValue) {
+        self.apply(leaf, value, 1);
+    }
+
+    /// Adds (`sign` 1) or takes back (`sign` -1) one checked value.
+    pub fn apply(&mut self, leaf: &Leaf, value: CellValue, sign: i64) {
         match value {
             CellValue::Points(p) if leaf.kind == CriterionKind::Bonus => {
-                self.bonus += p.hundredths()
+                self.bonus += sign * p.hundredths()
             }
-            CellValue::Points(p) => self.contents[leaf.content] += p.hundredths(),
-            CellValue::Count(n) => self.deductions += i64::from(n) * leaf.max.hundredths(),
-            CellValue::Flag(f) => self.disqualified |= f,
+            CellValue::Points(p) => self.contents[leaf.content] += sign * p.hundredths(),
+            CellValue::Count(n) => self.deductions += sign * i64::from(n) * leaf.max.hundredths(),
+            CellValue::Flag(true) if sign > 0 => self.disqualifiers += 1,
+            CellValue::Flag(true) => self.disqualifiers = self.disqualifiers.saturating_sub(1),
+            CellValue::Flag(false) => {}
         }
+    }
+
+    /// Whether a disqualifier is marked.
+    pub fn disqualified(&self) -> bool {
+        self.disqualifiers > 0
     }
 
     /// The sheet's total: standard + capped bonus − deductions.

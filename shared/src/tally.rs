@@ -23,8 +23,6 @@
 //!
 //! No step depends on the order of the input slices: everything is grouped by id.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -32,11 +30,12 @@ use crate::aggregate::{Score, aggregate_hundredths};
 use crate::ballot::{BallotPurpose, Count};
 use crate::covenant::ScoringTable;
 use crate::error::DomainError;
+use crate::idmap::IdMap;
 use crate::model::{Ballot, Block, Round, ScoreCell, ScoreSheet};
 use crate::points::Points;
 use crate::round::Stage;
 use crate::rules::{AwardKind, Classification, TieBreak};
-use crate::sheet::{SheetTotals, validate_cell};
+use crate::sheet::{SheetTotals, check_value, validate_cell};
 
 /// Everything the tally reads.
 #[derive(Clone, Copy, Debug)]
@@ -140,7 +139,7 @@ pub fn tally(input: &TallyInput<'_>) -> Result<Tally, DomainError> {
     } = *input;
     let rules = &block.rules;
     let cap = table.covenant.bonus_cap;
-    let stage_of: HashMap<Uuid, Stage> = rounds
+    let stage_of: IdMap<Uuid, Stage> = rounds
         .iter()
         .filter(|r| r.block_id == block.id && r.covenant_id == table.covenant.id)
         .map(|r| (r.id, r.stage))
@@ -148,8 +147,8 @@ pub fn tally(input: &TallyInput<'_>) -> Result<Tally, DomainError> {
 
     // Sheets that count, checked for membership and duplicates.
     let mut counted: Vec<Counted<'_>> = Vec::new();
-    let mut slot_of: HashMap<Uuid, usize> = HashMap::new();
-    let mut seen: HashMap<(Stage, Uuid, Uuid), Uuid> = HashMap::new();
+    let mut slot_of: IdMap<Uuid, usize> = IdMap::default();
+    let mut seen: IdMap<(Stage, Uuid, Uuid), Uuid> = IdMap::default();
     for sheet in sheets {
         let Some(stage) = stage_of.get(&sheet.round_id).copied() else {
             continue;
@@ -185,29 +184,50 @@ pub fn tally(input: &TallyInput<'_>) -> Result<Tally, DomainError> {
         }
     }
 
-    // Cells: checked, and the greater id wins where one criterion is scored twice.
-    let mut winners: HashMap<(usize, usize), &ScoreCell> = HashMap::new();
-    for cell in cells {
-        let Some(&slot) = slot_of.get(&cell.sheet_id) else {
+    // Cells: checked, and the greater id wins where one criterion is scored twice. One
+    // dense slot per (sheet, criterion) holds the winning cell's index; a cell is summed as
+    // it is read and taken back out if a greater id replaces it, so the cells are read once.
+    // Cells of one sheet usually come together and in covenant order, so the last sheet and
+    // the next criterion are tried before any hashing.
+    let width = table.criteria.len();
+    let mut winners: Vec<u32> = vec![u32::MAX; counted.len() * width];
+    let mut last: Option<(Uuid, Option<usize>)> = None;
+    let mut next_leaf = 0usize;
+    for (ci, cell) in cells.iter().enumerate() {
+        let slot = match last {
+            Some((id, slot)) if id == cell.sheet_id => slot,
+            _ => {
+                let slot = slot_of.get(&cell.sheet_id).copied();
+                last = Some((cell.sheet_id, slot));
+                slot
+            }
+        };
+        let Some(slot) = slot else {
             continue;
         };
-        let leaf = validate_cell(table, cell.criterion_id, cell.value)?;
-        winners
-            .entry((slot, leaf.index))
-            .and_modify(|w| {
-                if cell.id > w.id {
-                    *w = cell;
-                }
-            })
-            .or_insert(cell);
-    }
-    for ((slot, _), cell) in winners {
-        let leaf = table.leaf(cell.criterion_id)?;
-        counted[slot].totals.add(&leaf, cell.value);
+        let leaf = match table.leaf_at(next_leaf) {
+            Some(l) if table.criteria[next_leaf].id == cell.criterion_id => {
+                check_value(table, &l, cell.value)?;
+                l
+            }
+            _ => validate_cell(table, cell.criterion_id, cell.value)?,
+        };
+        next_leaf = leaf.index + 1;
+        let w = &mut winners[slot * width + leaf.index];
+        let totals = &mut counted[slot].totals;
+        if *w == u32::MAX {
+            totals.apply(&leaf, cell.value, 1);
+        } else if cell.id > cells[*w as usize].id {
+            totals.apply(&leaf, cells[*w as usize].value, -1);
+            totals.apply(&leaf, cell.value, 1);
+        } else {
+            continue;
+        }
+        *w = u32::try_from(ci).unwrap_or(u32::MAX);
     }
 
     // Per unit, its sheets by stage.
-    let member_index: HashMap<Uuid, usize> = block
+    let member_index: IdMap<Uuid, usize> = block
         .members
         .iter()
         .enumerate()
@@ -254,10 +274,10 @@ pub fn tally(input: &TallyInput<'_>) -> Result<Tally, DomainError> {
             den: u32::try_from(verification.len()).unwrap_or(u32::MAX),
         });
         let others: Vec<&&Counted<'_>> = cross.iter().filter(|c| c.sheet.scorer != unit).collect();
-        let cross_flags = others.iter().filter(|c| c.totals.disqualified).count();
-        let disqualified = agreed.is_some_and(|c| c.totals.disqualified)
-            || verification.iter().any(|c| c.totals.disqualified)
-            || self_sheet.is_some_and(|c| c.totals.disqualified)
+        let cross_flags = others.iter().filter(|c| c.totals.disqualified()).count();
+        let disqualified = agreed.is_some_and(|c| c.totals.disqualified())
+            || verification.iter().any(|c| c.totals.disqualified())
+            || self_sheet.is_some_and(|c| c.totals.disqualified())
             || 2 * cross_flags > others.len();
 
         let keys: Vec<Option<Score>> = rules
