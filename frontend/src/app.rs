@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::model::{Block, Covenant, CovenantStatus, CriterionKind};
+use shared::model::{Block, Covenant, CovenantStatus, Criterion, CriterionKind};
 use shared::mutation::Op;
 use shared::{Points, Record, collation};
 use uuid::Uuid;
@@ -296,7 +296,7 @@ fn covenant_rows(s: &Snapshot, covenant: Uuid) -> Vec<Row> {
     contents.sort_by_key(|c| c.position);
     let mut rows = Vec::new();
     for content in contents {
-        let mut criteria: Vec<_> = s
+        let criteria: Vec<_> = s
             .records
             .values()
             .filter_map(|r| match r {
@@ -304,10 +304,23 @@ fn covenant_rows(s: &Snapshot, covenant: Uuid) -> Vec<Row> {
                 _ => None,
             })
             .collect();
-        criteria.sort_by_key(|c| c.position);
+        // Sub-criteria directly after their parent.
+        let position = |id: Uuid| {
+            criteria
+                .iter()
+                .find(|c| c.id == id)
+                .map_or(0, |c| c.position)
+        };
+        let key = |c: &Criterion| match c.parent_id {
+            Some(p) => (position(p), 1, c.position),
+            None => (c.position, 0, 0),
+        };
+        let mut sorted = criteria.clone();
+        sorted.sort_by_key(|c| key(c));
+        let criteria = sorted;
         let points = criteria
             .iter()
-            .filter(|c| c.kind == CriterionKind::Standard)
+            .filter(|c| c.kind == CriterionKind::Standard && c.parent_id.is_none())
             .fold(Points::ZERO, |a, c| {
                 a.checked_add(c.max_points).unwrap_or(a)
             });

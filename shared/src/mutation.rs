@@ -16,8 +16,7 @@ use crate::error::DomainError;
 use crate::hlc::Hlc;
 use crate::model::Record;
 
-/// Longest criterion title, in characters.
-pub const MAX_TITLE_CHARS: usize = 500;
+pub use crate::covenant::MAX_TITLE_CHARS;
 
 /// One change made by one device.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
