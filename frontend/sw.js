@@ -5,8 +5,9 @@
 // cache-first and never change under one name: an old index.html always meets its own
 // script and module, never a newer one. At install the worker reads index.html to learn
 // the current file names and caches them together with it.
-const CACHE = 'thidua-shell-v1';
-const HASHED = /-[0-9a-f]{16}(_bg)?\.(js|wasm|css)$/;
+const CACHE = 'thidua-shell-v2';
+// Trunk prints its 64-bit hash in hex without leading zeros: 1 to 16 digits.
+const HASHED = /-[0-9a-f]{1,16}(_bg)?\.(js|wasm|css)$/;
 
 async function cacheShell() {
   const cache = await caches.open(CACHE);

@@ -57,11 +57,18 @@ async fn cache_headers(req: Request, next: Next) -> Response {
     res
 }
 
-/// `/thidua-frontend-1a2b3c4d5e6f7a8b_bg.wasm` and the like: a 16-hex-digit hash in the name.
+/// `/thidua-frontend-1a2b3c4d5e6f7a8b_bg.wasm` and the like: Trunk's hash (a 64-bit number in
+/// hex without leading zeros, so 1 to 16 digits) after the last dash, before the extension.
 fn is_hashed_asset(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or("");
-    name.split(['-', '_', '.'])
-        .any(|part| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit()))
+    let Some((stem, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    let hash = stem.rsplit_once('-').map_or("", |(_, h)| h);
+    matches!(ext, "js" | "wasm" | "css")
+        && (1..=16).contains(&hash.len())
+        && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 #[cfg(test)]
@@ -72,6 +79,11 @@ mod tests {
     fn recognises_trunk_hashed_names() {
         assert!(is_hashed_asset("/thidua-frontend-1a2b3c4d5e6f7a8b_bg.wasm"));
         assert!(is_hashed_asset("/thidua-frontend-1a2b3c4d5e6f7a8b.js"));
+        // A hash with a leading zero is printed with 15 digits.
+        assert!(is_hashed_asset("/thidua-frontend-a80ecbc36cb959a_bg.wasm"));
+        assert!(is_hashed_asset("/style-dbcb9836aacdd543.css"));
+        assert!(!is_hashed_asset("/thidua-frontend.js"));
+        assert!(!is_hashed_asset("/notes-1a2b.txt"));
         assert!(!is_hashed_asset("/index.html"));
         assert!(!is_hashed_asset("/sw.js"));
     }
