@@ -575,6 +575,51 @@ pub fn check_rule_variants() -> Result<(), String> {
     let keys: Vec<&str> = t.units[6].decided_by.iter().map(TieBreak::key).collect();
     expect("decided by ballot", keys, vec!["ballot"])?;
 
+    // The agreed method: only units with an agreed sheet get a block score and a rank.
+    let mut c = central_block_conference();
+    c.block.rules.aggregation = Aggregation::Agreed;
+    let agreed = c.round(Stage::Agreed);
+    c.sheet(agreed, unit(1), unit(4), plan(0, 150));
+    c.sheet(
+        agreed,
+        unit(1),
+        unit(9),
+        SheetPlan {
+            deductions: 3,
+            ..plan(0, 4000)
+        },
+    );
+    let t = c.tally().map_err(|e| e.to_string())?;
+    expect(
+        "U4 first on 98.5",
+        (t.units[0].unit, t.units[0].rank),
+        (unit(4), Some(1)),
+    )?;
+    expect("U4 agreed", t.units[0].agreed, Some(p("98.5")))?;
+    // U9: 60 − 3 deductions = 57.
+    expect(
+        "U9 agreed",
+        t.units[1].block_score.map(Score::rounded),
+        Some(p("57")),
+    )?;
+    expect(
+        "U9 class",
+        t.units[1].classification,
+        Some(Classification::Completed),
+    )?;
+    expect(
+        "others unranked",
+        t.units[2..].iter().all(|u| u.rank.is_none()),
+        true,
+    )?;
+    expect(
+        "U1 unranked but keeps its cross scores",
+        t.units[2..]
+            .iter()
+            .any(|u| u.unit == unit(1) && u.cross.len() == 8),
+        true,
+    )?;
+
     // Without the award ballots, flags wait for them.
     let mut c = central_block_conference();
     c.ballots.clear();
