@@ -5,7 +5,8 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::model::{Block, Covenant, CovenantStatus, Criterion, CriterionKind};
+use shared::covenant::{content_points, document_order};
+use shared::model::{Block, Content, Covenant, CovenantStatus, Criterion, CriterionKind};
 use shared::mutation::Op;
 use shared::{Points, Record, collation};
 use uuid::Uuid;
@@ -285,59 +286,37 @@ fn find_covenant(s: &Snapshot, block: Uuid) -> Option<Covenant> {
 
 fn covenant_rows(s: &Snapshot, covenant: Uuid) -> Vec<Row> {
     let pending = s.pending_targets();
-    let mut contents: Vec<_> = s
-        .records
-        .values()
-        .filter_map(|r| match r {
-            Record::Content(c) if c.covenant_id == covenant => Some(c),
-            _ => None,
-        })
-        .collect();
-    contents.sort_by_key(|c| c.position);
+    let mut contents: Vec<Content> = Vec::new();
+    let mut criteria: Vec<Criterion> = Vec::new();
+    for r in s.records.values() {
+        match r {
+            Record::Content(c) if c.covenant_id == covenant => contents.push(c.clone()),
+            Record::Criterion(c) => criteria.push(c.clone()),
+            _ => {}
+        }
+    }
+    let (contents, ordered) = document_order(&contents, &criteria);
     let mut rows = Vec::new();
     for content in contents {
-        let criteria: Vec<_> = s
-            .records
-            .values()
-            .filter_map(|r| match r {
-                Record::Criterion(c) if c.content_id == content.id => Some(c),
-                _ => None,
-            })
-            .collect();
-        // Sub-criteria directly after their parent.
-        let position = |id: Uuid| {
-            criteria
-                .iter()
-                .find(|c| c.id == id)
-                .map_or(0, |c| c.position)
-        };
-        let key = |c: &Criterion| match c.parent_id {
-            Some(p) => (position(p), 1, c.position),
-            None => (c.position, 0, 0),
-        };
-        let mut sorted = criteria.clone();
-        sorted.sort_by_key(|c| key(c));
-        let criteria = sorted;
-        let points = criteria
-            .iter()
-            .filter(|c| c.kind == CriterionKind::Standard && c.parent_id.is_none())
-            .fold(Points::ZERO, |a, c| {
-                a.checked_add(c.max_points).unwrap_or(a)
-            });
         rows.push(Row::Content {
             id: content.id,
             code: content.code.clone(),
             title: content.title.clone(),
-            points,
+            points: content_points(&criteria, content.id),
         });
-        rows.extend(criteria.into_iter().map(|c| Row::Criterion {
-            id: c.id,
-            code: c.code.clone(),
-            title: c.title.clone(),
-            kind: c.kind,
-            max: c.max_points,
-            pending: pending.contains(&c.id),
-        }));
+        rows.extend(
+            ordered
+                .iter()
+                .filter(|c| c.content_id == content.id)
+                .map(|c| Row::Criterion {
+                    id: c.id,
+                    code: c.code.clone(),
+                    title: c.title.clone(),
+                    kind: c.kind,
+                    max: c.max_points,
+                    pending: pending.contains(&c.id),
+                }),
+        );
     }
     rows
 }

@@ -68,35 +68,27 @@ pub struct Conference {
 
 /// The demo block and covenant.
 pub fn demo_block_and_covenant() -> (Block, CovenantDoc) {
-    let mut block = None;
-    let mut doc = CovenantDoc {
-        covenant: demo_covenant(),
-        contents: Vec::new(),
-        criteria: Vec::new(),
-        signatures: Vec::new(),
-    };
+    let (mut block, mut covenant) = (None, None);
+    let (mut contents, mut criteria) = (Vec::new(), Vec::new());
     for r in demo::records() {
         match r {
             Record::Block(b) => block = Some(b),
-            Record::Content(c) => doc.contents.push(c),
-            Record::Criterion(c) => doc.criteria.push(c),
+            Record::Covenant(c) => covenant = Some(c),
+            Record::Content(c) => contents.push(c),
+            Record::Criterion(c) => criteria.push(c),
             _ => {}
         }
     }
+    let doc = CovenantDoc {
+        covenant: covenant.unwrap_or_else(|| unreachable!("the demo has a covenant")),
+        contents,
+        criteria,
+        signatures: Vec::new(),
+    };
     (
         block.unwrap_or_else(|| unreachable!("the demo has a block")),
         doc,
     )
-}
-
-fn demo_covenant() -> crate::model::Covenant {
-    demo::records()
-        .into_iter()
-        .find_map(|r| match r {
-            Record::Covenant(c) => Some(c),
-            _ => None,
-        })
-        .unwrap_or_else(|| unreachable!("the demo has a covenant"))
 }
 
 /// The n-th demo unit (1 to 9).

@@ -267,6 +267,53 @@ fn check_code(code: &str) -> Result<(), DomainError> {
     check_text("code", code, MAX_CODE_CHARS)
 }
 
+/// Contents by position, and criteria in document order: by content, then position, each
+/// parent directly before its sub-criteria. Criteria of unknown contents are left out.
+pub fn document_order<'a>(
+    contents: &'a [Content],
+    criteria: &'a [Criterion],
+) -> (Vec<&'a Content>, Vec<&'a Criterion>) {
+    let mut contents: Vec<&Content> = contents.iter().collect();
+    contents.sort_by(|a, b| (a.position, &a.code).cmp(&(b.position, &b.code)));
+    let by_position = |v: &mut Vec<&Criterion>| {
+        v.sort_by(|a, b| (a.position, &a.code).cmp(&(b.position, &b.code)));
+    };
+    let mut out = Vec::with_capacity(criteria.len());
+    for content in &contents {
+        let mut tops: Vec<&Criterion> = criteria
+            .iter()
+            .filter(|c| c.content_id == content.id && c.parent_id.is_none())
+            .collect();
+        by_position(&mut tops);
+        for top in tops {
+            out.push(top);
+            let mut subs: Vec<&Criterion> = criteria
+                .iter()
+                .filter(|c| c.parent_id == Some(top.id))
+                .collect();
+            by_position(&mut subs);
+            out.extend(subs);
+        }
+    }
+    (contents, out)
+}
+
+/// A content's points: the sum of its top-level standard criteria (sub-criteria add up to
+/// their parent).
+pub fn content_points(criteria: &[Criterion], content: Uuid) -> Points {
+    Points::from_hundredths(
+        criteria
+            .iter()
+            .filter(|c| {
+                c.content_id == content
+                    && c.parent_id.is_none()
+                    && c.kind == CriterionKind::Standard
+            })
+            .map(|c| c.max_points.hundredths())
+            .sum(),
+    )
+}
+
 impl ScoringTable {
     /// Validates the covenant and orders it for scoring; all problems when it is unsound.
     pub fn build(doc: &CovenantDoc, step: Points) -> Result<ScoringTable, Vec<Problem>> {
@@ -274,30 +321,14 @@ impl ScoringTable {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let mut contents = doc.contents.clone();
-        contents.sort_by(|a, b| (a.position, &a.code).cmp(&(b.position, &b.code)));
+        let (contents, criteria) = document_order(&doc.contents, &doc.criteria);
+        let contents: Vec<Content> = contents.into_iter().cloned().collect();
+        let criteria: Vec<Criterion> = criteria.into_iter().cloned().collect();
         let content_index: HashMap<Uuid, usize> = contents
             .iter()
             .enumerate()
             .map(|(i, c)| (c.id, i))
             .collect();
-        let mut tops: Vec<&Criterion> = doc
-            .criteria
-            .iter()
-            .filter(|c| c.parent_id.is_none())
-            .collect();
-        tops.sort_by_key(|c| (content_index[&c.content_id], c.position, c.code.clone()));
-        let mut criteria = Vec::with_capacity(doc.criteria.len());
-        for top in tops {
-            criteria.push(top.clone());
-            let mut subs: Vec<&Criterion> = doc
-                .criteria
-                .iter()
-                .filter(|c| c.parent_id == Some(top.id))
-                .collect();
-            subs.sort_by_key(|c| (c.position, c.code.clone()));
-            criteria.extend(subs.into_iter().cloned());
-        }
         let parents: HashSet<Uuid> = criteria.iter().filter_map(|c| c.parent_id).collect();
         let leaves: IdMap<Uuid, Leaf> = criteria
             .iter()

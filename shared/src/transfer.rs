@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use crate::covenant::CovenantDoc;
+use crate::covenant::{CovenantDoc, content_points, document_order};
 use crate::error::DomainError;
 use crate::model::{Content, Covenant, Criterion, CriterionKind};
 use crate::points::Points;
@@ -60,41 +60,15 @@ const HEADER_VI: [&str; 5] = [
 pub fn to_csv(doc: &CovenantDoc) -> String {
     let mut out = String::from("\u{feff}");
     write_row(&mut out, HEADER_VI.iter().copied());
-    let mut contents: Vec<&Content> = doc.contents.iter().collect();
-    contents.sort_by_key(|c| (c.position, c.code.clone()));
+    let (contents, criteria) = document_order(&doc.contents, &doc.criteria);
     for content in contents {
-        let max: i64 = doc
-            .criteria
-            .iter()
-            .filter(|c| {
-                c.content_id == content.id
-                    && c.parent_id.is_none()
-                    && c.kind == CriterionKind::Standard
-            })
-            .map(|c| c.max_points.hundredths())
-            .sum();
-        let max = Points::from_hundredths(max).to_string();
+        let max = content_points(&doc.criteria, content.id).to_string();
         write_row(
             &mut out,
             [content.code.as_str(), &content.title, "", &max, ""],
         );
-        let mut tops: Vec<&Criterion> = doc
-            .criteria
-            .iter()
-            .filter(|c| c.content_id == content.id && c.parent_id.is_none())
-            .collect();
-        tops.sort_by_key(|c| (c.position, c.code.clone()));
-        for top in tops {
-            criterion_row(&mut out, top);
-            let mut subs: Vec<&Criterion> = doc
-                .criteria
-                .iter()
-                .filter(|c| c.parent_id == Some(top.id))
-                .collect();
-            subs.sort_by_key(|c| (c.position, c.code.clone()));
-            for sub in subs {
-                criterion_row(&mut out, sub);
-            }
+        for c in criteria.iter().filter(|c| c.content_id == content.id) {
+            criterion_row(&mut out, c);
         }
     }
     out
@@ -417,23 +391,9 @@ pub fn from_csv(
     }
     // A content's stated points, when given, must match its standard criteria.
     for (id, code, stated, line) in content_totals {
-        let sum: i64 = doc
-            .criteria
-            .iter()
-            .filter(|c| {
-                c.content_id == id && c.parent_id.is_none() && c.kind == CriterionKind::Standard
-            })
-            .map(|c| c.max_points.hundredths())
-            .sum();
-        if sum != stated.hundredths() {
-            errors.push(
-                DomainError::SubcriteriaTotalMismatch {
-                    code,
-                    sum: Points::from_hundredths(sum),
-                    stated,
-                }
-                .at_line(line),
-            );
+        let sum = content_points(&doc.criteria, id);
+        if sum != stated {
+            errors.push(DomainError::SubcriteriaTotalMismatch { code, sum, stated }.at_line(line));
         }
     }
     if errors.is_empty() {
