@@ -5,9 +5,9 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use shared::protocol::{ErrorBody, ErrorCode, ProtocolVersion, Rejection};
+use shared::protocol::{ErrorBody, ErrorCode, ProtocolVersion};
 
-use crate::store::{PushError, StoreError};
+use crate::store::StoreError;
 
 /// An error answered to an API client.
 #[derive(Debug, thiserror::Error)]
@@ -40,24 +40,27 @@ pub enum ApiError {
         /// The limit.
         max: usize,
     },
-    /// 422: some mutations break a rule; nothing was written.
-    #[error("{} mutation(s) rejected; nothing was written", .0.len())]
-    Rejected(Vec<Rejection>),
+    /// 401: no token, or one that is unknown, expired or revoked; or a wrong password.
+    #[error("not signed in: {0}")]
+    Unauthorized(&'static str),
+    /// 403: the account may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// 400: a one-time code that is unknown, used or expired.
+    #[error("the code is unknown, already used or expired")]
+    InvalidCode,
+    /// 409: a name that is taken.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
     /// 404: no such route.
     #[error("no such endpoint")]
     NotFound,
+    /// 503: a resource the server needs is missing for now; retry.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(&'static str),
     /// 500: storage failed.
     #[error(transparent)]
     Internal(#[from] StoreError),
-}
-
-impl From<PushError> for ApiError {
-    fn from(e: PushError) -> Self {
-        match e {
-            PushError::Rejected(r) => ApiError::Rejected(r),
-            PushError::Store(s) => ApiError::Internal(s),
-        }
-    }
 }
 
 impl ApiError {
@@ -102,15 +105,35 @@ impl ApiError {
                 ErrorCode::BatchTooLarge,
                 format!("Gửi {got} thay đổi một lần; tối đa {max}"),
             ),
-            ApiError::Rejected(r) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorCode::MutationRejected,
-                format!("{} thay đổi bị từ chối; không có gì được ghi", r.len()),
+            ApiError::Unauthorized(_) => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthorized,
+                "Chưa đăng nhập hoặc phiên đã hết hạn; hãy đăng nhập lại".into(),
+            ),
+            ApiError::Forbidden(_) => (
+                StatusCode::FORBIDDEN,
+                ErrorCode::Forbidden,
+                "Tài khoản không có quyền thực hiện việc này".into(),
+            ),
+            ApiError::InvalidCode => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidCode,
+                "Mã tham gia không đúng, đã dùng hoặc đã hết hạn".into(),
+            ),
+            ApiError::Conflict(what) => (
+                StatusCode::CONFLICT,
+                ErrorCode::Conflict,
+                format!("Đã tồn tại: {what}"),
             ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
                 ErrorCode::NotFound,
                 "Không có địa chỉ này".into(),
+            ),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                "Máy chủ tạm thời không phục vụ được; hãy thử lại sau".into(),
             ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -131,15 +154,10 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let rejected = match self {
-            ApiError::Rejected(r) => r,
-            _ => Vec::new(),
-        };
         let body = ErrorBody {
             code,
             message,
             message_vi,
-            rejected,
         };
         (status, Json(body)).into_response()
     }

@@ -1,6 +1,8 @@
 //! ThiĐua's server as a library: `app` builds the router over any `Store`, `launch` serves it
 //! on a listener until a shutdown signal, so tests run the real thing on port 0.
 
+pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod error;
 mod routes;
@@ -11,6 +13,7 @@ use std::path::PathBuf;
 
 use axum::Router;
 use tokio::net::TcpListener;
+use tokio::sync::broadcast;
 
 pub use config::Limits;
 pub use store::{PgStore, SqliteStore, Store, StoreError};
@@ -22,11 +25,26 @@ pub struct AppState<S: Store> {
     pub store: S,
     /// Request limits.
     pub limits: Limits,
+    /// Wakes live-event streams after a push applied something.
+    pub events: broadcast::Sender<()>,
 }
 
 /// The whole HTTP application: the API under `/api/v1` and, if given, the built app.
 pub fn app<S: Store>(store: S, limits: Limits, static_dir: Option<PathBuf>) -> Router {
-    routes::router(AppState { store, limits }, static_dir)
+    let (events, _) = broadcast::channel(64);
+    routes::router(
+        AppState {
+            store,
+            limits,
+            events,
+        },
+        static_dir,
+    )
+}
+
+/// The OpenAPI document served at `/api/v1/openapi.json`.
+pub fn openapi() -> serde_json::Value {
+    routes::openapi::spec()
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, finishing requests in flight, so

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use thidua_server::store::Backend;
-use thidua_server::{Limits, PgStore, SqliteStore, Store, app, launch};
+use shared::access::{Grant, Role};
+use thidua_server::{Limits, PgStore, SqliteStore, Store, app, cli, launch};
 use tokio::net::TcpListener;
 
 /// ThiĐua sync server: emulation covenants, scoring and ballots for emulation blocks.
@@ -22,6 +23,47 @@ struct Cli {
 enum Command {
     /// Serve the API and the built app.
     Serve(ServeArgs),
+    /// Create an account (the first administrator, say); the password is read from
+    /// THIDUA_PASSWORD or, if unset, from the first line of standard input.
+    CreateAccount(AccountArgs),
+    /// Load member units, blocks and accounts from a JSON file (see README).
+    Import(ImportArgs),
+}
+
+#[derive(Args, Debug)]
+struct DbArgs {
+    /// Database: sqlite://data/thidua.db (embedded) or postgres://user@host/db.
+    #[arg(
+        long,
+        env = "THIDUA_DATABASE_URL",
+        default_value = "sqlite://data/thidua.db",
+        hide_env_values = true
+    )]
+    database_url: String,
+}
+
+#[derive(Args, Debug)]
+struct AccountArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Sign-in name.
+    #[arg(long)]
+    username: String,
+    /// Display name.
+    #[arg(long, default_value = "")]
+    name: String,
+    /// Make it a central office administrator.
+    #[arg(long)]
+    admin: bool,
+}
+
+#[derive(Args, Debug)]
+struct ImportArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The JSON file: {"records": [units and blocks], "accounts": [...]}.
+    #[arg(long)]
+    file: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -64,6 +106,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::CreateAccount(args) => create_account(args).await,
+        Command::Import(args) => import(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -100,15 +144,124 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
 }
 
+/// Runs `f` on the store the URL names.
+macro_rules! with_store {
+    ($url:expr, |$store:ident| $body:expr) => {
+        match Backend::from_url($url) {
+            Some(Backend::Sqlite) => {
+                let $store = SqliteStore::connect($url)
+                    .await
+                    .map_err(|e| format!("opening the SQLite database: {e}"))?;
+                $body
+            }
+            Some(Backend::Postgres) => {
+                let $store = PgStore::connect($url)
+                    .await
+                    .map_err(|e| format!("connecting to PostgreSQL: {e}"))?;
+                $body
+            }
+            None => Err(
+                "--database-url must start with sqlite:// or postgres:// (THIDUA_DATABASE_URL)"
+                    .to_owned(),
+            ),
+        }
+    };
+}
+
+async fn create_account(args: AccountArgs) -> Result<(), String> {
+    let password = match std::env::var("THIDUA_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| format!("reading the password from standard input: {e}"))?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    with_store!(&args.db.database_url, |store| {
+        let id = cli::create_account(&store, &args.username, &args.name, &password, args.admin)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!("created account {} ({id})", args.username);
+        Ok(())
+    })
+}
+
+async fn import(args: ImportArgs) -> Result<(), String> {
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| format!("reading {}: {e}", args.file.display()))?;
+    with_store!(&args.db.database_url, |store| {
+        let done = cli::import(&store, &text).await.map_err(|e| e.to_string())?;
+        println!(
+            "imported {} record(s) and {} account(s)",
+            done.records, done.accounts
+        );
+        Ok(())
+    })
+}
+
+/// The demo's accounts, all with this password (printed at start; demo data only).
+const DEMO_PASSWORD: &str = "thidua-demo-2026";
+
+async fn seed_demo<S: Store>(store: &S) -> Result<(), String> {
+    let seeded = store
+        .seed_if_empty(&shared::demo::records())
+        .await
+        .map_err(|e| format!("seeding demo data: {e}"))?;
+    if !seeded {
+        return Ok(());
+    }
+    let fail = |e: cli::CliError| format!("seeding demo accounts: {e}");
+    cli::create_account(store, "admin", "Văn phòng Ban Thi đua", DEMO_PASSWORD, true)
+        .await
+        .map_err(fail)?;
+    let block = shared::demo::BLOCK_ID;
+    let grant = |role, unit| Grant {
+        block_id: block,
+        role,
+        unit,
+    };
+    let id = cli::create_account(store, "thuky", "Thư ký Khối", DEMO_PASSWORD, false)
+        .await
+        .map_err(fail)?;
+    store
+        .set_grant(id, &grant(Role::Secretary, None))
+        .await
+        .map_err(|e| e.to_string())?;
+    let id = cli::create_account(store, "maychieu", "Màn hình hội trường", DEMO_PASSWORD, false)
+        .await
+        .map_err(fail)?;
+    store
+        .set_grant(id, &grant(Role::Observer, None))
+        .await
+        .map_err(|e| e.to_string())?;
+    for (i, (_, short)) in shared::demo::UNITS.iter().enumerate() {
+        let n = u16::try_from(i + 1).unwrap_or(u16::MAX);
+        let id = cli::create_account(
+            store,
+            &format!("donvi{n}"),
+            &format!("Đại biểu {short}"),
+            DEMO_PASSWORD,
+            false,
+        )
+        .await
+        .map_err(fail)?;
+        store
+            .set_grant(id, &grant(Role::Delegate, Some(shared::demo::id(n))))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    tracing::info!(
+        "seeded the demo block, covenant and accounts: admin, thuky (secretary), donvi1..donvi9 \
+         (delegates), maychieu (observer); password {DEMO_PASSWORD}"
+    );
+    Ok(())
+}
+
 async fn run<S: Store>(store: S, args: ServeArgs) -> Result<(), String> {
     if args.seed_demo {
-        let seeded = store
-            .seed_if_empty(&shared::demo::records())
-            .await
-            .map_err(|e| format!("seeding demo data: {e}"))?;
-        if seeded {
-            tracing::info!("seeded the demo block and covenant");
-        }
+        seed_demo(&store).await?;
     }
     let limits = Limits {
         // Both ranges are checked by clap and fit any usize.

@@ -231,6 +231,8 @@ impl Conference {
             eligible: self.block.members.clone(),
             present: self.block.members[..present].to_vec(),
             state: BallotState::Closed,
+            voted: Vec::new(),
+            result: None,
         };
         self.ballots.push((ballot, papers));
     }

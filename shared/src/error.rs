@@ -49,6 +49,41 @@ pub enum DomainError {
         max: usize,
     },
 
+    // ---- Mutations and rights ----
+    /// The author's role does not allow this change.
+    #[error("your role does not allow this: {action}")]
+    Forbidden {
+        /// What was attempted, in English.
+        action: &'static str,
+    },
+    /// A mutation sets a field that cannot change after creation.
+    #[error("the field '{field}' cannot be changed")]
+    ReadOnlyField {
+        /// The field.
+        field: String,
+    },
+    /// A field set to a value of the wrong shape.
+    #[error("invalid value: {reason}")]
+    InvalidField {
+        /// What is wrong, from the decoder.
+        reason: String,
+    },
+    /// A create for an id that already exists.
+    #[error("{id} already exists")]
+    AlreadyExists {
+        /// The id.
+        id: Uuid,
+    },
+    /// An edit to a sheet after its scorer submitted it.
+    #[error("the score sheet was submitted; ask the secretary for a correction")]
+    SheetSubmitted,
+    /// A correction in a round that is still open.
+    #[error("corrections are for locked rounds; the round is still open")]
+    RoundNotLocked,
+    /// A correction without a written reason.
+    #[error("a correction needs a written reason")]
+    CorrectionNeedsReason,
+
     // ---- Covenant structure ----
     /// Two contents or criteria share a code.
     #[error("the code '{code}' is used twice")]
@@ -328,6 +363,13 @@ impl DomainError {
         match self {
             E::InvalidPoints { .. } => "invalid_points",
             E::UnknownEntity { .. } => "unknown_entity",
+            E::Forbidden { .. } => "forbidden",
+            E::ReadOnlyField { .. } => "read_only_field",
+            E::InvalidField { .. } => "invalid_field",
+            E::AlreadyExists { .. } => "already_exists",
+            E::SheetSubmitted => "sheet_submitted",
+            E::RoundNotLocked => "round_not_locked",
+            E::CorrectionNeedsReason => "correction_needs_reason",
             E::WrongKind { .. } => "wrong_entity_kind",
             E::EmptyText { .. } => "empty_text",
             E::TextTooLong { .. } => "text_too_long",
@@ -377,6 +419,19 @@ impl DomainError {
     pub fn message_vi(&self) -> String {
         use DomainError as E;
         match self {
+            E::Forbidden { action } => {
+                format!("Vai trò của bạn không được phép thực hiện việc này ({action})")
+            }
+            E::ReadOnlyField { field } => format!("Không thể thay đổi trường '{field}'"),
+            E::InvalidField { reason } => format!("Giá trị không hợp lệ: {reason}"),
+            E::AlreadyExists { id } => format!("Bản ghi {id} đã tồn tại"),
+            E::SheetSubmitted => {
+                "Phiếu chấm đã nộp; hãy đề nghị thư ký điều chỉnh".to_owned()
+            }
+            E::RoundNotLocked => {
+                "Chỉ điều chỉnh điểm khi vòng chấm đã khóa; vòng này đang mở".to_owned()
+            }
+            E::CorrectionNeedsReason => "Điều chỉnh điểm phải ghi rõ lý do".to_owned(),
             E::InvalidPoints { input } => {
                 format!("'{input}' không phải là số điểm hợp lệ (tối đa hai chữ số thập phân)")
             }

@@ -3,6 +3,7 @@
 //! Pure and wasm-clean: no I/O, no clock, no randomness. The tablet and the server call the
 //! same functions, so a change valid offline is valid on the server and both compute the same.
 
+pub mod access;
 pub mod aggregate;
 pub mod ballot;
 pub mod casebook;
@@ -24,6 +25,7 @@ pub mod tally;
 #[cfg(test)]
 mod testing;
 pub mod transfer;
+pub mod world;
 
 pub use error::DomainError;
 pub use hlc::Hlc;

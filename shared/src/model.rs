@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::ballot::{BallotOption, BallotPurpose, BallotState, MajorityRule};
+use crate::ballot::{BallotOption, BallotPurpose, BallotState, Count, MajorityRule};
 use crate::points::Points;
 use crate::round::{Assignment, RoundState, Stage};
 use crate::rules::BlockRules;
@@ -326,6 +326,12 @@ pub struct Ballot {
     pub present: Vec<Uuid>,
     /// Draft, open or closed.
     pub state: BallotState,
+    /// Voters who have cast a paper (a receipt: never what they chose).
+    #[serde(default)]
+    pub voted: Vec<Uuid>,
+    /// The count, written by the server when the ballot closes; absent before.
+    #[serde(default)]
+    pub result: Option<Count>,
 }
 
 impl Record {

@@ -1,11 +1,12 @@
 //! Mutations: the only way a record changes, on a device and on the server alike.
 //!
 //! A mutation has a client-generated id (the server applies it at most once), the author's
-//! hybrid-logical-clock stamp and one operation. `apply` is the whole rule: it validates the
-//! operation against the record and merges it last-writer-wins per field, comparing the
-//! stamp with the one that last wrote that field. An older stamp still "applies" (it is
-//! acknowledged and audited) but leaves the newer value in place, so every replica that
-//! applies the same set of mutations, in any order, ends with the same record.
+//! hybrid-logical-clock stamp and one operation. Fields merge last-writer-wins: a field takes
+//! a mutation's value only when its stamp is newer than the one that last wrote that field.
+//! An older stamp still "applies" (it is acknowledged and audited) but leaves the newer value
+//! in place, so every replica that applies the same set of mutations, in any order, ends with
+//! the same record. `apply` here is the per-record merge a device uses; `world::World::apply`
+//! adds the rules that need the rest of the block (rights, round state, covenant, ballots).
 
 use std::collections::BTreeMap;
 
@@ -14,7 +15,9 @@ use uuid::Uuid;
 
 use crate::error::DomainError;
 use crate::hlc::Hlc;
+use crate::ballot::BallotPaper;
 use crate::model::Record;
+use crate::sheet::CellValue;
 
 pub use crate::covenant::MAX_TITLE_CHARS;
 
@@ -34,12 +37,41 @@ pub struct Mutation {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Op {
-    /// Rename a criterion.
-    SetCriterionTitle {
-        /// The criterion.
-        criterion_id: Uuid,
-        /// The new title.
-        title: String,
+    /// Creates a record with a client-generated id. Creating an id that exists, with the same
+    /// fixed fields, sets its editable fields instead, so a create replayed from two devices
+    /// converges like an update.
+    Create {
+        /// The whole record.
+        record: Record,
+    },
+    /// Sets some editable fields of a record, last writer wins per field.
+    Update {
+        /// The record.
+        id: Uuid,
+        /// Field name to its new value, in the record's wire form.
+        fields: BTreeMap<String, serde_json::Value>,
+    },
+    /// Removes a record (contents, criteria, draft ballots, unsubmitted cells).
+    Delete {
+        /// The record.
+        id: Uuid,
+    },
+    /// Corrects a score cell after its round was locked; the reason goes to the audit log.
+    Correct {
+        /// The cell.
+        cell_id: Uuid,
+        /// The corrected value.
+        value: CellValue,
+        /// Why, in writing.
+        reason: String,
+    },
+    /// Casts the author's unit's paper in a secret ballot. The server keeps the paper apart
+    /// from the voter: the ballot records only that the unit voted.
+    CastVote {
+        /// The ballot.
+        ballot_id: Uuid,
+        /// The paper.
+        paper: BallotPaper,
     },
 }
 
@@ -47,14 +79,29 @@ impl Op {
     /// The id of the record this operation changes.
     pub fn target(&self) -> Uuid {
         match self {
-            Op::SetCriterionTitle { criterion_id, .. } => *criterion_id,
+            Op::Create { record } => record.id(),
+            Op::Update { id, .. } | Op::Delete { id } => *id,
+            Op::Correct { cell_id, .. } => *cell_id,
+            Op::CastVote { ballot_id, .. } => *ballot_id,
         }
     }
 
-    /// The kind of record this operation changes.
-    pub fn target_kind(&self) -> &'static str {
+    /// The operation's name, as on the wire.
+    pub fn name(&self) -> &'static str {
         match self {
-            Op::SetCriterionTitle { .. } => "criterion",
+            Op::Create { .. } => "create",
+            Op::Update { .. } => "update",
+            Op::Delete { .. } => "delete",
+            Op::Correct { .. } => "correct",
+            Op::CastVote { .. } => "cast_vote",
+        }
+    }
+
+    /// An update of one field.
+    pub fn set(id: Uuid, field: &str, value: serde_json::Value) -> Op {
+        Op::Update {
+            id,
+            fields: BTreeMap::from([(field.to_owned(), value)]),
         }
     }
 }
@@ -62,72 +109,207 @@ impl Op {
 /// For each field of a record, the stamp of the mutation that last wrote it.
 pub type FieldClocks = BTreeMap<String, Hlc>;
 
-/// The result of applying a mutation to a record.
+/// The fields of a record kind that mutations may change; the rest are fixed at creation.
+pub fn editable_fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "unit" => &["name", "short_name"],
+        "block" => &[
+            "name", "kind", "level", "province", "members", "head", "deputy", "rules",
+        ],
+        "covenant" => &[
+            "title",
+            "total_points",
+            "bonus_cap",
+            "status",
+            "amendment_reason",
+        ],
+        "content" => &["position", "code", "title"],
+        "criterion" => &[
+            "parent_id",
+            "position",
+            "code",
+            "title",
+            "guidance",
+            "kind",
+            "max_points",
+        ],
+        "round" => &["state", "assignment"],
+        "score_sheet" => &["submitted"],
+        "score_cell" => &["value", "note", "evidence"],
+        "ballot" => &[
+            "title",
+            "options",
+            "max_choices",
+            "eligible",
+            "present",
+            "state",
+        ],
+        // Signatures are created and never edited.
+        _ => &[],
+    }
+}
+
+/// A record after a merge, and what changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Applied {
+pub struct Merged {
     /// The record after the merge.
     pub record: Record,
     /// The field clocks after the merge.
     pub clocks: FieldClocks,
-    /// The field the operation addressed.
-    pub field: &'static str,
-    /// Its value before.
+    /// The fields this mutation's values now hold, with their values before and after.
     pub old: serde_json::Value,
-    /// Its value after (the old one when a newer write already won).
+    /// See `old`.
     pub new: serde_json::Value,
-    /// Whether this mutation's value is now the record's.
+    /// Whether any of this mutation's values is now the record's.
     pub won: bool,
 }
 
-/// Validates `mutation` against `record` and merges it last-writer-wins per field.
+/// Merges `fields` into `record` last-writer-wins per field: a field takes the value when
+/// `hlc` is newer than the stamp that last wrote it. Only the shape is checked here
+/// (editable field, decodable value); the domain rules live in `world`.
+pub fn merge_fields(
+    record: &Record,
+    clocks: &FieldClocks,
+    hlc: Hlc,
+    fields: &BTreeMap<String, serde_json::Value>,
+) -> Result<Merged, DomainError> {
+    if fields.is_empty() {
+        return Err(DomainError::InvalidField {
+            reason: "an update names no field".into(),
+        });
+    }
+    let editable = editable_fields(record.record_type());
+    if let Some(f) = fields.keys().find(|f| !editable.contains(&f.as_str())) {
+        return Err(DomainError::ReadOnlyField { field: f.clone() });
+    }
+    let mut obj = match serde_json::to_value(record) {
+        Ok(serde_json::Value::Object(o)) => o,
+        _ => {
+            return Err(DomainError::InvalidField {
+                reason: "record is not an object".into(),
+            });
+        }
+    };
+    let mut clocks = clocks.clone();
+    let mut old = serde_json::Map::new();
+    let mut new = serde_json::Map::new();
+    for (field, value) in fields {
+        if clocks.get(field).is_some_and(|c| hlc <= *c) {
+            continue;
+        }
+        let before = obj
+            .insert(field.clone(), value.clone())
+            .unwrap_or(serde_json::Value::Null);
+        old.insert(field.clone(), before);
+        new.insert(field.clone(), value.clone());
+        clocks.insert(field.clone(), hlc);
+    }
+    let won = !new.is_empty();
+    let merged: Record = serde_json::from_value(serde_json::Value::Object(obj))
+        .map_err(|e| DomainError::InvalidField {
+            reason: e.to_string(),
+        })?;
+    Ok(Merged {
+        record: merged,
+        clocks,
+        old: serde_json::Value::Object(old),
+        new: serde_json::Value::Object(new),
+        won,
+    })
+}
+
+/// Applies `mutation` to one record as a device does for its own edits and to replay pending
+/// edits over pulled records: the merge and the shape checks, without the rules that need the
+/// rest of the block (the server applies those through `world::World`).
 ///
-/// `record` is `None` when the target does not exist; that is an error, never a creation.
+/// `record` is `None` when the target is not stored; only a create may then proceed.
 pub fn apply(
     mutation: &Mutation,
     record: Option<&Record>,
     clocks: &FieldClocks,
-) -> Result<Applied, DomainError> {
-    let op = &mutation.op;
-    let record = record.ok_or(DomainError::UnknownEntity {
-        kind: op.target_kind(),
-        id: op.target(),
-    })?;
-    if record.id() != op.target() {
-        return Err(DomainError::UnknownEntity {
-            kind: op.target_kind(),
-            id: op.target(),
-        });
-    }
-    match op {
-        Op::SetCriterionTitle { title, .. } => {
-            let Record::Criterion(criterion) = record else {
-                return Err(DomainError::WrongKind {
-                    id: op.target(),
-                    expected: op.target_kind(),
-                    found: record.record_type(),
-                });
-            };
-            let title = validate_title(title)?;
-            let field = "title";
-            let old = serde_json::Value::String(criterion.title.clone());
-            let won = clocks.get(field).is_none_or(|c| mutation.hlc > *c);
-            let mut next = criterion.clone();
-            let mut clocks = clocks.clone();
-            if won {
-                next.title = title;
-                clocks.insert(field.to_owned(), mutation.hlc);
+) -> Result<Merged, DomainError> {
+    let unknown = || DomainError::UnknownEntity {
+        kind: "record",
+        id: mutation.op.target(),
+    };
+    match (&mutation.op, record) {
+        (Op::Create { record: new }, None) => Ok(Merged {
+            record: new.clone(),
+            clocks: created_clocks(new, mutation.hlc),
+            old: serde_json::Value::Null,
+            new: serde_json::to_value(new).unwrap_or_default(),
+            won: true,
+        }),
+        (Op::Create { record: new }, Some(current)) => {
+            let fields = fixed_fields_match(current, new)?;
+            merge_fields(current, clocks, mutation.hlc, &fields)
+        }
+        (Op::Update { id, fields }, Some(current)) if current.id() == *id => {
+            let merged = merge_fields(current, clocks, mutation.hlc, fields)?;
+            if let Record::Criterion(c) = &merged.record
+                && fields.contains_key("title")
+            {
+                validate_title(&c.title)?;
             }
-            let new = serde_json::Value::String(next.title.clone());
-            Ok(Applied {
-                record: Record::Criterion(next),
+            Ok(merged)
+        }
+        (Op::Correct { value, .. }, Some(current)) => {
+            let v = serde_json::to_value(value).unwrap_or_default();
+            merge_fields(
+                current,
                 clocks,
-                field,
-                old,
-                new,
-                won,
-            })
+                mutation.hlc,
+                &BTreeMap::from([("value".to_owned(), v)]),
+            )
+        }
+        (Op::Delete { .. } | Op::CastVote { .. }, Some(current)) => Ok(Merged {
+            record: current.clone(),
+            clocks: clocks.clone(),
+            old: serde_json::Value::Null,
+            new: serde_json::Value::Null,
+            won: true,
+        }),
+        _ => Err(unknown()),
+    }
+}
+
+/// Every editable field of a new record stamped with its creation stamp.
+pub fn created_clocks(record: &Record, hlc: Hlc) -> FieldClocks {
+    editable_fields(record.record_type())
+        .iter()
+        .map(|f| ((*f).to_owned(), hlc))
+        .collect()
+}
+
+/// For a create of an id that exists: the fixed fields must be the same record's, and the
+/// editable ones become an update.
+pub fn fixed_fields_match(
+    current: &Record,
+    new: &Record,
+) -> Result<BTreeMap<String, serde_json::Value>, DomainError> {
+    let exists = || DomainError::AlreadyExists { id: current.id() };
+    if current.record_type() != new.record_type() {
+        return Err(exists());
+    }
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (serde_json::to_value(current), serde_json::to_value(new))
+    else {
+        return Err(exists());
+    };
+    let editable = editable_fields(new.record_type());
+    let mut fields = BTreeMap::new();
+    for (k, v) in b {
+        if editable.contains(&k.as_str()) {
+            fields.insert(k, v);
+        } else if a.get(&k) != Some(&v) {
+            return Err(exists());
         }
     }
+    if fields.is_empty() {
+        // A signature's replay: nothing to set, nothing differs.
+        return Err(exists());
+    }
+    Ok(fields)
 }
 
 /// A criterion title, trimmed; empty or over-long titles are refused.
@@ -166,10 +348,7 @@ mod tests {
                 counter: 0,
                 node: Uuid::from_u128(node),
             },
-            op: Op::SetCriterionTitle {
-                criterion_id: id,
-                title: title.into(),
-            },
+            op: Op::set(id, "title", serde_json::json!(title)),
         }
     }
 
@@ -207,7 +386,7 @@ mod tests {
             Some(&block),
             &FieldClocks::new(),
         );
-        assert_eq!(wrong.expect_err("wrong kind").code(), "wrong_entity_kind");
+        assert_eq!(wrong.expect_err("wrong kind").code(), "read_only_field");
         let empty = apply(
             &rename(rec.id(), "   ", 1, 1),
             Some(&rec),

@@ -1,11 +1,13 @@
 //! The sync protocol's wire types (`POST /api/v1/sync`, `GET /api/v1/health`).
 //!
 //! One request pushes the device's outbox and pulls what changed since its cursor:
-//! 1. Push. The batch is applied in one transaction. Each mutation id is applied at most once:
-//!    a retried mutation answers `duplicate`. If any mutation breaks a rule, nothing of the
-//!    batch is written and the server answers 422 `mutation_rejected` listing each rejected
-//!    mutation with its code; the client sets those aside, visible with their reason, and
-//!    pushes the rest again, so one bad change never stalls the queue.
+//! 0. Auth. Every call but health, login and join carries `Authorization: Bearer <token>`, a
+//!    per-device token from `POST /api/v1/auth/login` or `/auth/join` (a one-time code).
+//! 1. Push. The batch is applied in one transaction, in order, each mutation seeing the ones
+//!    before it. Each mutation id is applied at most once: a retried mutation answers
+//!    `duplicate`. A mutation that breaks a rule or the author's rights answers `rejected`
+//!    with a code and messages and writes nothing; the others of the batch still apply. The
+//!    client sets rejected ones aside, visible with their reason, so the queue never stalls.
 //! 2. Pull. Records whose server sequence is above `cursor`, in sequence order, at most
 //!    `limit`; `more` says another page waits. The client stores them, then replays its own
 //!    pending mutations on top, and keeps the returned cursor.
@@ -24,7 +26,7 @@ use crate::model::Record;
 use crate::mutation::{FieldClocks, Mutation};
 
 /// This build's protocol version.
-pub const PROTOCOL: ProtocolVersion = ProtocolVersion { major: 1, minor: 0 };
+pub const PROTOCOL: ProtocolVersion = ProtocolVersion { major: 2, minor: 0 };
 
 /// Largest page of changes a server sends, whatever the client asks.
 pub const MAX_PULL_LIMIT: u32 = 1000;
@@ -93,8 +95,8 @@ pub struct Outcome {
     pub status: OutcomeStatus,
 }
 
-/// Applied or duplicate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Applied, duplicate or rejected.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum OutcomeStatus {
     /// Applied by this request; `seq` is the record's new server sequence.
@@ -104,6 +106,15 @@ pub enum OutcomeStatus {
     },
     /// Applied by an earlier request (a retry); nothing changed.
     Duplicate,
+    /// Refused; nothing of it was written. Pushing it again gives the same answer.
+    Rejected {
+        /// Machine code, e.g. `round_locked` (see `DomainError::code`).
+        code: String,
+        /// English message.
+        message: String,
+        /// Vietnamese message.
+        message_vi: String,
+    },
 }
 
 /// One changed record.
@@ -117,6 +128,9 @@ pub struct Change {
     /// edit orders after everything it has seen even when its own wall clock is behind.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub clocks: FieldClocks,
+    /// The record was deleted: drop it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 impl Change {
@@ -126,7 +140,26 @@ impl Change {
     }
 }
 
-/// A mutation the server refused, and why.
+impl Outcome {
+    /// The rejection, if the server refused the mutation.
+    pub fn rejection(&self) -> Option<Rejection> {
+        match &self.status {
+            OutcomeStatus::Rejected {
+                code,
+                message,
+                message_vi,
+            } => Some(Rejection {
+                mutation_id: self.mutation_id,
+                code: code.clone(),
+                message: message.clone(),
+                message_vi: message_vi.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A mutation the server refused, and why (kept on the device with the mutation).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejection {
     /// The mutation.
@@ -148,9 +181,6 @@ pub struct ErrorBody {
     pub message: String,
     /// Vietnamese message.
     pub message_vi: String,
-    /// For `mutation_rejected`: each refused mutation.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub rejected: Vec<Rejection>,
 }
 
 /// API error codes a client can act on.
@@ -167,8 +197,14 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// More mutations in one push than the server accepts (send smaller batches).
     BatchTooLarge,
-    /// Some mutations break a rule; nothing was written (set them aside, push the rest).
-    MutationRejected,
+    /// No valid token: sign in again (or join with a new code).
+    Unauthorized,
+    /// The account may not do this.
+    Forbidden,
+    /// The one-time code is unknown, used or expired.
+    InvalidCode,
+    /// The name is taken, or the record exists already.
+    Conflict,
     /// No such route or resource.
     NotFound,
     /// The server or its database failed; retry later.
@@ -182,6 +218,70 @@ impl ErrorCode {
     pub fn is_retryable(self) -> bool {
         matches!(self, ErrorCode::Internal | ErrorCode::Unavailable)
     }
+}
+
+/// `POST /api/v1/auth/login`: a password sign-in that issues this device a token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Account name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+    /// The device asking.
+    pub device_id: Uuid,
+    /// A name for the device in the account's device list, e.g. "Máy tính bảng 3".
+    #[serde(default)]
+    pub device_name: String,
+}
+
+/// `POST /api/v1/auth/join`: a delegate's tablet joins a block with a one-time code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequest {
+    /// The code the secretary issued (case and spaces ignored).
+    pub code: String,
+    /// The device asking.
+    pub device_id: Uuid,
+    /// A name for the device.
+    #[serde(default)]
+    pub device_name: String,
+}
+
+/// A device token and whom it acts for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// The bearer token; shown once, stored hashed on the server.
+    pub token: String,
+    /// When it expires unless used (milliseconds since the Unix epoch); each sync extends it.
+    pub expires_ms: u64,
+    /// The account and its rights.
+    pub principal: crate::access::Principal,
+}
+
+/// `POST /api/v1/join-codes`: a secretary issues a one-time code for a block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinCodeRequest {
+    /// The block.
+    pub block_id: Uuid,
+    /// The role the code grants (delegate or observer).
+    pub role: crate::access::Role,
+    /// For a delegate: the member unit.
+    #[serde(default)]
+    pub unit: Option<Uuid>,
+    /// Minutes the code stays valid (default 720, at most 10 080).
+    #[serde(default)]
+    pub ttl_minutes: Option<u32>,
+}
+
+/// A one-time code, shown once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinCodeResponse {
+    /// The code, e.g. "K7QM-2XWD".
+    pub code: String,
+    /// When it expires (milliseconds since the Unix epoch).
+    pub expires_ms: u64,
 }
 
 #[cfg(test)]

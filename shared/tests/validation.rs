@@ -426,6 +426,8 @@ fn open_ballot() -> Ballot {
         eligible: block.members.clone(),
         present: block.members[..8].to_vec(),
         state: BallotState::Open,
+        voted: Vec::new(),
+        result: None,
     }
 }
 

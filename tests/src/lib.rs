@@ -200,3 +200,199 @@ impl Drop for TestServer {
         }
     }
 }
+
+/// Principals, tokens and mutations for the demo block: what a conference's devices send.
+pub mod script {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use shared::access::{Grant, Principal, Role};
+    use shared::ballot::{BallotOption, BallotPurpose, BallotState};
+    use shared::model::{Ballot, Round, ScoreCell, ScoreSheet};
+    use shared::mutation::{Mutation, Op};
+    use shared::round::{Assignment, RoundState, Stage};
+    use shared::sheet::CellValue;
+    use shared::{Hlc, Record, demo};
+    use thidua_server::Store;
+    use thidua_server::store::AccountRow;
+    use uuid::Uuid;
+
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+    /// The demo block.
+    pub const BLOCK: Uuid = demo::BLOCK_ID;
+
+    /// Member unit `n` (1..=9) of the demo block.
+    pub fn unit(n: u16) -> Uuid {
+        demo::id(n)
+    }
+
+    /// An account with one role on the demo block.
+    pub fn principal(role: Option<Role>, unit: Option<Uuid>, admin: bool) -> Principal {
+        Principal {
+            account_id: Uuid::now_v7(),
+            name: "test".into(),
+            admin,
+            grants: role
+                .map(|role| Grant {
+                    block_id: BLOCK,
+                    role,
+                    unit,
+                })
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// The demo block's secretary.
+    pub fn secretary() -> Principal {
+        principal(Some(Role::Secretary), None, false)
+    }
+
+    /// The delegate of unit `n`.
+    pub fn delegate(n: u16) -> Principal {
+        principal(Some(Role::Delegate), Some(unit(n)), false)
+    }
+
+    /// A mutation stamped `ms` by `device`, with a fresh id.
+    pub fn m(device: Uuid, ms: u64, op: Op) -> Mutation {
+        Mutation {
+            id: Uuid::now_v7(),
+            hlc: Hlc {
+                ms,
+                counter: COUNTER.fetch_add(1, Ordering::Relaxed),
+                node: device,
+            },
+            op,
+        }
+    }
+
+    /// Sets the demo covenant's status.
+    pub fn covenant_status(status: &str) -> Op {
+        Op::set(demo::COVENANT_ID, "status", serde_json::json!(status))
+    }
+
+    /// A new open round of `stage` on the demo covenant.
+    pub fn round(id: Uuid, stage: Stage, assignment: Assignment) -> Op {
+        Op::Create {
+            record: Record::Round(Round {
+                id,
+                block_id: BLOCK,
+                covenant_id: demo::COVENANT_ID,
+                stage,
+                state: RoundState::Open,
+                assignment,
+            }),
+        }
+    }
+
+    /// A new sheet.
+    pub fn sheet(id: Uuid, round: Uuid, scorer: Uuid, subject: Uuid) -> Op {
+        Op::Create {
+            record: Record::ScoreSheet(ScoreSheet {
+                id,
+                block_id: BLOCK,
+                round_id: round,
+                scorer,
+                subject,
+                submitted: false,
+            }),
+        }
+    }
+
+    /// A new cell.
+    pub fn cell(id: Uuid, sheet: Uuid, criterion: Uuid, value: CellValue) -> Op {
+        Op::Create {
+            record: Record::ScoreCell(ScoreCell {
+                id,
+                block_id: BLOCK,
+                sheet_id: sheet,
+                criterion_id: criterion,
+                value,
+                note: String::new(),
+                evidence: String::new(),
+            }),
+        }
+    }
+
+    /// An open ballot electing next year's head among units 1 and 2, all nine voting.
+    pub fn ballot(id: Uuid) -> Op {
+        let members: Vec<Uuid> = (1..=9).map(unit).collect();
+        Op::Create {
+            record: Record::Ballot(Ballot {
+                id,
+                block_id: BLOCK,
+                title: "Suy tôn Khối trưởng năm 2027".into(),
+                purpose: BallotPurpose::ElectHead,
+                options: vec![
+                    BallotOption {
+                        id: Uuid::from_u128(0xB1),
+                        label: "MTTQ Việt Nam".into(),
+                        unit: Some(unit(1)),
+                    },
+                    BallotOption {
+                        id: Uuid::from_u128(0xB2),
+                        label: "Trung ương Đoàn".into(),
+                        unit: Some(unit(2)),
+                    },
+                ],
+                max_choices: 1,
+                rule: shared::rules::BlockRules::default().majority,
+                eligible: members.clone(),
+                present: members,
+                state: BallotState::Open,
+                voted: Vec::new(),
+                result: None,
+            }),
+        }
+    }
+
+    /// The demo covenant's scorable leaves: (criterion, its maximum in whole points) for
+    /// standard criteria.
+    pub fn standard_leaves() -> Vec<(Uuid, i64)> {
+        let records = demo::records();
+        let parents: Vec<Uuid> = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Criterion(c) => c.parent_id,
+                _ => None,
+            })
+            .collect();
+        records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Criterion(c)
+                    if c.kind == shared::model::CriterionKind::Standard
+                        && !parents.contains(&c.id) =>
+                {
+                    Some((c.id, c.max_points.hundredths() / 100))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Creates an account without a password for `principal` and a device token for it;
+    /// returns (token, device id).
+    pub async fn token<S: Store>(store: &S, p: &Principal) -> (String, Uuid) {
+        store
+            .create_account(&AccountRow {
+                id: p.account_id,
+                username: format!("t-{}", p.account_id),
+                name: p.name.clone(),
+                password_hash: None,
+                admin: p.admin,
+            })
+            .await
+            .expect("account");
+        for g in &p.grants {
+            store.set_grant(p.account_id, g).await.expect("grant");
+        }
+        let (token, hash) = thidua_server::auth::new_token().expect("token");
+        let device = Uuid::now_v7();
+        store
+            .insert_token(&hash, p.account_id, device, "test", i64::MAX / 2)
+            .await
+            .expect("insert token");
+        (token, device)
+    }
+}

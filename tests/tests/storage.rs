@@ -1,31 +1,21 @@
-//! The same storage story on SQLite and on PostgreSQL: seeding, paging, idempotent pushes,
-//! last-writer-wins, all-or-nothing batches and concurrent retries.
+//! The same storage story on SQLite and on PostgreSQL, through the store's push and pull as
+//! the server runs them: seeding, filtered paging, idempotent pushes, last-writer-wins,
+//! rights, a covenant agreed, a round scored, locked and corrected, and a secret ballot with
+//! concurrent double votes.
 
-use shared::demo;
+use shared::access::Role;
+use shared::ballot::BallotPaper;
 use shared::mutation::{Mutation, Op};
-use shared::protocol::OutcomeStatus;
-use shared::{Hlc, Record};
-use thidua_server::store::PushError;
+use shared::protocol::{Outcome, OutcomeStatus};
+use shared::round::{Assignment, Stage};
+use shared::sheet::CellValue;
+use shared::{Points, Record, demo};
 use thidua_server::{PgStore, SqliteStore, Store};
 use thidua_tests::PgInstance;
+use thidua_tests::script::{self, BLOCK, m, unit};
 use uuid::Uuid;
 
 const CRITERION: Uuid = demo::id(1001);
-
-fn rename(id: u128, device: u128, ms: u64, title: &str) -> Mutation {
-    Mutation {
-        id: Uuid::from_u128(id),
-        hlc: Hlc {
-            ms,
-            counter: 0,
-            node: Uuid::from_u128(device),
-        },
-        op: Op::SetCriterionTitle {
-            criterion_id: CRITERION,
-            title: title.into(),
-        },
-    }
-}
 
 async fn title<S: Store>(store: &S) -> (String, u64) {
     match store.record(CRITERION).await.expect("record") {
@@ -34,18 +24,29 @@ async fn title<S: Store>(store: &S) -> (String, u64) {
     }
 }
 
+fn code(o: &Outcome) -> &str {
+    match &o.status {
+        OutcomeStatus::Rejected { code, .. } => code,
+        OutcomeStatus::Applied { .. } => "applied",
+        OutcomeStatus::Duplicate => "duplicate",
+    }
+}
+
+fn rename(device: Uuid, ms: u64, title: &str) -> Mutation {
+    m(device, ms, Op::set(CRITERION, "title", serde_json::json!(title)))
+}
+
 async fn story<S: Store>(store: S) {
     let demo = demo::records();
     assert!(store.seed_if_empty(&demo).await.expect("seed"));
-    assert!(
-        !store.seed_if_empty(&demo).await.expect("seed again"),
-        "seeds once"
-    );
+    assert!(!store.seed_if_empty(&demo).await.expect("again"), "seeds once");
+    let sec = script::secretary();
+    let dev = Uuid::from_u128(0xA);
 
-    // Paging through everything.
+    // Paging through everything as an admin; an account of another block sees units only.
     let (mut cursor, mut seen) = (0, 0);
     loop {
-        let page = store.pull(cursor, 7).await.expect("pull");
+        let page = store.pull(None, cursor, 7).await.expect("pull");
         assert!(page.changes.len() <= 7);
         assert!(page.changes.windows(2).all(|w| w[0].seq < w[1].seq));
         seen += page.changes.len();
@@ -55,92 +56,209 @@ async fn story<S: Store>(store: S) {
         }
     }
     assert_eq!(seen, demo.len());
+    let other = [Uuid::from_u128(0xB10C)];
+    let page = store.pull(Some(&other), 0, 1000).await.expect("pull");
+    assert!(page.changes.iter().all(|c| c.record.scope().is_none()));
+    assert_eq!(page.changes.len(), 9, "the nine units");
+    assert_eq!(page.cursor, cursor, "a filtered pull still reaches the end");
 
-    // Applied once; a retry is a duplicate and changes nothing.
-    let a = rename(1, 0xA, 1_000, "Tiêu chí do thiết bị A sửa");
-    let out = store
-        .push(Uuid::from_u128(0xA), std::slice::from_ref(&a))
-        .await
-        .expect("push");
+    // Applied once; a retry is a duplicate; an older stamp does not overwrite.
+    let a = rename(dev, 1_000, "Tiêu chí do thư ký sửa");
+    let out = store.push(&sec, dev, std::slice::from_ref(&a)).await.expect("push");
     let OutcomeStatus::Applied { seq } = out[0].status else {
         panic!("expected applied: {out:?}")
     };
-    assert!(seq > cursor);
-    assert_eq!(
-        title(&store).await,
-        ("Tiêu chí do thiết bị A sửa".into(), seq)
-    );
-    let again = store
-        .push(Uuid::from_u128(0xA), std::slice::from_ref(&a))
-        .await
-        .expect("retry");
+    assert_eq!(title(&store).await, ("Tiêu chí do thư ký sửa".into(), seq));
+    let again = store.push(&sec, dev, std::slice::from_ref(&a)).await.expect("retry");
     assert_eq!(again[0].status, OutcomeStatus::Duplicate);
-    assert_eq!(title(&store).await.1, seq);
+    store.push(&sec, dev, &[rename(dev, 500, "Cũ hơn")]).await.expect("older");
+    assert_eq!(title(&store).await.0, "Tiêu chí do thư ký sửa");
+    let page = store.pull(None, cursor, 100).await.expect("pull");
+    assert!(page.changes.iter().any(|c| c.record.id() == CRITERION));
 
-    // A pull from the old cursor returns just the changed record.
-    let page = store.pull(cursor, 100).await.expect("pull");
-    assert_eq!(page.changes.len(), 1);
-    assert_eq!(page.changes[0].record.id(), CRITERION);
-
-    // An older stamp is acknowledged but does not overwrite; a newer one does.
-    let older = rename(2, 0xB, 500, "Cũ hơn");
-    store
-        .push(Uuid::from_u128(0xB), &[older])
-        .await
-        .expect("older");
-    assert_eq!(title(&store).await.0, "Tiêu chí do thiết bị A sửa");
-    let newer = rename(3, 0xC, 2_000, "Mới nhất");
-    store
-        .push(Uuid::from_u128(0xC), &[newer])
-        .await
-        .expect("newer");
-    let (t, before_seq) = title(&store).await;
-    assert_eq!(t, "Mới nhất");
-
-    // A batch with one bad mutation writes nothing at all.
-    let good = rename(4, 0xD, 3_000, "Không được ghi");
-    let mut ghost = rename(5, 0xD, 3_001, "Ma");
-    ghost.op = Op::SetCriterionTitle {
-        criterion_id: Uuid::from_u128(0xdead),
-        title: "Ma".into(),
-    };
-    match store
-        .push(Uuid::from_u128(0xD), &[good.clone(), ghost])
-        .await
-    {
-        Err(PushError::Rejected(r)) => {
-            assert_eq!(r.len(), 1);
-            assert_eq!(r[0].mutation_id, Uuid::from_u128(5));
-            assert_eq!(r[0].code, "unknown_entity");
-        }
-        other => panic!("expected a rejection, got {other:?}"),
-    }
-    assert_eq!(title(&store).await, ("Mới nhất".into(), before_seq));
-    // The good one was not marked as seen: pushed alone it applies.
+    // Rights and unknown ids: each refused alone, the rest of the batch applies.
+    let d1 = script::delegate(1);
     let out = store
-        .push(Uuid::from_u128(0xD), &[good])
+        .push(
+            &d1,
+            dev,
+            &[
+                rename(dev, 2_000, "Đại biểu không được sửa"),
+                m(dev, 2_001, Op::set(Uuid::from_u128(0xdead), "title", "x".into())),
+            ],
+        )
         .await
-        .expect("good alone");
-    assert!(matches!(out[0].status, OutcomeStatus::Applied { .. }));
+        .expect("push");
+    assert_eq!(code(&out[0]), "forbidden");
+    assert_eq!(code(&out[1]), "unknown_entity");
+    let out = store
+        .push(
+            &sec,
+            dev,
+            &[
+                m(dev, 2_002, Op::set(Uuid::from_u128(0xdead), "title", "x".into())),
+                rename(dev, 2_003, "Mới nhất"),
+            ],
+        )
+        .await
+        .expect("push");
+    assert_eq!(code(&out[0]), "unknown_entity");
+    assert_eq!(code(&out[1]), "applied");
+    assert_eq!(title(&store).await.0, "Mới nhất");
+
+    // The covenant is agreed; a round opens; delegates score.
+    let round = Uuid::now_v7();
+    let out = store
+        .push(
+            &sec,
+            dev,
+            &[
+                m(dev, 3_000, script::covenant_status("agreed")),
+                m(dev, 3_001, script::round(round, Stage::SelfScoring, Assignment::AllScoreAll)),
+                // Agreed: the covenant can no longer be edited.
+                rename(dev, 3_002, "Quá muộn"),
+            ],
+        )
+        .await
+        .expect("push");
+    assert_eq!(code(&out[0]), "applied", "{out:?}");
+    assert_eq!(code(&out[1]), "applied", "{out:?}");
+    assert_eq!(code(&out[2]), "covenant_not_editable");
+    let (leaf, max) = script::standard_leaves()[0];
+    let sheet = Uuid::now_v7();
+    let (cell, bad) = (Uuid::now_v7(), Uuid::now_v7());
+    let d2 = script::delegate(2);
+    let out = store
+        .push(
+            &d1,
+            dev,
+            &[
+                m(dev, 4_000, script::sheet(sheet, round, unit(1), unit(1))),
+                m(dev, 4_001, script::cell(cell, sheet, leaf, CellValue::Points(Points::whole(max)))),
+                m(dev, 4_002, script::cell(bad, sheet, leaf, CellValue::Points(Points::whole(max + 1)))),
+                // A self round: unit 1 may not score unit 2.
+                m(dev, 4_003, script::sheet(Uuid::now_v7(), round, unit(1), unit(2))),
+            ],
+        )
+        .await
+        .expect("push");
+    let codes: Vec<&str> = out.iter().map(code).collect();
+    assert_eq!(codes, ["applied", "applied", "points_out_of_range", "wrong_scorer"]);
+    let out = store
+        .push(&d2, dev, &[m(dev, 4_100, Op::set(cell, "value", serde_json::json!({"points": "0"})))])
+        .await
+        .expect("push");
+    assert_eq!(code(&out[0]), "forbidden", "someone else's sheet");
 
     // The same mutation retried on many connections at once is applied exactly once.
-    let m = rename(6, 0xE, 4_000, "Gửi lại nhiều lần");
+    let fix = m(dev, 4_200, Op::set(cell, "note", "Có minh chứng số 12".into()));
     let mut tasks = Vec::new();
     for _ in 0..8 {
-        let (s, m) = (store.clone(), m.clone());
-        tasks.push(tokio::spawn(async move {
-            s.push(Uuid::from_u128(0xE), &[m]).await
-        }));
+        let (s, p, fix) = (store.clone(), d1.clone(), fix.clone());
+        tasks.push(tokio::spawn(async move { s.push(&p, dev, &[fix]).await }));
     }
     let mut applied = 0;
     for t in tasks {
         match t.await.expect("join").expect("push")[0].status {
             OutcomeStatus::Applied { .. } => applied += 1,
             OutcomeStatus::Duplicate => {}
+            ref other => panic!("{other:?}"),
         }
     }
     assert_eq!(applied, 1);
-    assert_eq!(title(&store).await.0, "Gửi lại nhiều lần");
+
+    // Lock: late writes refused; a correction needs the secretary and a reason.
+    let out = store
+        .push(&sec, dev, &[m(dev, 5_000, Op::set(round, "state", "locked".into()))])
+        .await
+        .expect("lock");
+    assert_eq!(code(&out[0]), "applied");
+    let late = m(dev, 5_001, Op::set(cell, "note", "muộn".into()));
+    assert_eq!(code(&store.push(&d1, dev, &[late]).await.expect("late")[0]), "round_locked");
+    let correct = |reason: &str, ms| {
+        m(
+            dev,
+            ms,
+            Op::Correct {
+                cell_id: cell,
+                value: CellValue::Points(Points::whole(max - 1)),
+                reason: reason.into(),
+            },
+        )
+    };
+    assert_eq!(code(&store.push(&d1, dev, &[correct("x", 5_002)]).await.expect("c")[0]), "forbidden");
+    assert_eq!(
+        code(&store.push(&sec, dev, &[correct("  ", 5_003)]).await.expect("c")[0]),
+        "correction_needs_reason"
+    );
+    let reason = "Biên bản thẩm định số 7: thiếu minh chứng";
+    assert_eq!(code(&store.push(&sec, dev, &[correct(reason, 5_004)]).await.expect("c")[0]), "applied");
+    match store.record(cell).await.expect("cell").0 {
+        Record::ScoreCell(c) => assert_eq!(c.value, CellValue::Points(Points::whole(max - 1))),
+        other => panic!("{other:?}"),
+    }
+    let audit = store.audit(BLOCK, 0, 10_000).await.expect("audit");
+    assert!(audit.iter().any(|a| a.op == "correct" && a.reason.as_deref() == Some(reason)));
+
+    // A secret ballot: votes counted once, concurrent double votes refused, papers apart.
+    let ballot = Uuid::now_v7();
+    assert_eq!(code(&store.push(&sec, dev, &[m(dev, 6_000, script::ballot(ballot))]).await.expect("b")[0]), "applied");
+    let vote = |ms, option: u128| {
+        m(
+            dev,
+            ms,
+            Op::CastVote {
+                ballot_id: ballot,
+                paper: BallotPaper::Choices {
+                    options: [Uuid::from_u128(option)].into(),
+                },
+            },
+        )
+    };
+    assert_eq!(code(&store.push(&d1, dev, &[vote(6_001, 0xB1)]).await.expect("v")[0]), "applied");
+    assert_eq!(code(&store.push(&d1, dev, &[vote(6_002, 0xB2)]).await.expect("v")[0]), "already_voted");
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (s, p, v) = (store.clone(), d2.clone(), vote(6_010 + i, 0xB1));
+        tasks.push(tokio::spawn(async move { s.push(&p, dev, &[v]).await }));
+    }
+    let mut applied = 0;
+    for t in tasks {
+        let out = t.await.expect("join").expect("push");
+        match code(&out[0]) {
+            "applied" => applied += 1,
+            "already_voted" => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(applied, 1, "one vote per delegate whatever the race");
+    let observer = script::principal(Some(Role::Observer), None, false);
+    assert_eq!(code(&store.push(&observer, dev, &[vote(6_100, 0xB1)]).await.expect("v")[0]), "forbidden");
+    match store.record(ballot).await.expect("ballot").0 {
+        Record::Ballot(b) => {
+            assert_eq!(b.voted, vec![unit(1), unit(2)]);
+            assert!(b.result.is_none(), "no result before closing");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.papers(ballot).await.expect("papers").len(), 2);
+    let close = m(dev, 6_200, Op::set(ballot, "state", "closed".into()));
+    assert_eq!(code(&store.push(&sec, dev, &[close]).await.expect("close")[0]), "applied");
+    match store.record(ballot).await.expect("ballot").0 {
+        Record::Ballot(b) => {
+            let r = b.result.expect("counted at closing");
+            assert_eq!((r.cast, r.valid), (2, 2));
+            assert_eq!(r.results[0].approvals, 2);
+            assert!(!r.results[0].passes, "2 of 9 is no majority");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(code(&store.push(&d2, dev, &[vote(6_300, 0xB1)]).await.expect("v")[0]), "ballot_not_open");
+    // The audit log knows who voted, never what.
+    let audit = store.audit(BLOCK, 0, 10_000).await.expect("audit");
+    let votes: Vec<_> = audit.iter().filter(|a| a.op == "cast_vote").collect();
+    assert_eq!(votes.len(), 2);
+    assert!(votes.iter().all(|a| !a.new_value.contains("0000000000b1") && !a.old_value.contains("0000000000b1")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -148,9 +266,8 @@ async fn story_on_sqlite() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}/nested/thidua.db", dir.path().display());
     story(SqliteStore::connect(&url).await.expect("sqlite")).await;
-    // The file survives a reopen with its data.
     let reopened = SqliteStore::connect(&url).await.expect("reopen");
-    assert_eq!(title(&reopened).await.0, "Gửi lại nhiều lần");
+    assert_eq!(title(&reopened).await.0, "Mới nhất");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -158,5 +275,5 @@ async fn story_on_postgres() {
     let pg = PgInstance::start();
     story(PgStore::connect(&pg.url()).await.expect("postgres")).await;
     let reopened = PgStore::connect(&pg.url()).await.expect("reconnect");
-    assert_eq!(title(&reopened).await.0, "Gửi lại nhiều lần");
+    assert_eq!(title(&reopened).await.0, "Mới nhất");
 }

@@ -1,6 +1,10 @@
 //! The router: the API under `/api/v1` and the built single-page app for everything else.
 
+mod audit;
+mod auth;
+mod events;
 mod health;
+pub(crate) mod openapi;
 mod spa;
 mod sync;
 
@@ -22,6 +26,15 @@ pub(crate) fn router<S: Store>(state: AppState<S>, static_dir: Option<PathBuf>) 
     let api = Router::new()
         .route("/health", get(health::health::<S>))
         .route("/sync", post(sync::sync::<S>))
+        .route("/auth/login", post(auth::login::<S>))
+        .route("/auth/join", post(auth::join::<S>))
+        .route("/auth/logout", post(auth::logout::<S>))
+        .route("/auth/me", get(auth::me))
+        .route("/join-codes", post(auth::create_join_code::<S>))
+        .route("/blocks/{block_id}/audit", get(audit::audit_json::<S>))
+        .route("/blocks/{block_id}/audit.csv", get(audit::audit_csv::<S>))
+        .route("/events", get(events::events::<S>))
+        .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(limit))
         // Answers depend on the database: no cache, the service worker's included, keeps one.

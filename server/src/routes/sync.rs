@@ -4,13 +4,17 @@
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use shared::protocol::{MAX_PULL_LIMIT, PROTOCOL, ProtocolVersion, SyncRequest, SyncResponse};
+use shared::protocol::{
+    MAX_PULL_LIMIT, OutcomeStatus, PROTOCOL, ProtocolVersion, SyncRequest, SyncResponse,
+};
 
+use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::{AppState, Store};
 
 pub(crate) async fn sync<S: Store>(
     State(state): State<AppState<S>>,
+    auth: Auth,
     body: Result<Json<serde_json::Value>, JsonRejection>,
 ) -> Result<Json<SyncResponse>, ApiError> {
     let Json(value) =
@@ -22,13 +26,33 @@ pub(crate) async fn sync<S: Store>(
             max: state.limits.max_batch,
         });
     }
+    if req.device_id != auth.device {
+        return Err(ApiError::Malformed(
+            "device_id is not the device this token was issued to".into(),
+        ));
+    }
     let outcomes = if req.mutations.is_empty() {
         Vec::new()
     } else {
-        state.store.push(req.device_id, &req.mutations).await?
+        let outcomes = state
+            .store
+            .push(&auth.principal, auth.device, &req.mutations)
+            .await?;
+        if outcomes
+            .iter()
+            .any(|o| matches!(o.status, OutcomeStatus::Applied { .. }))
+        {
+            // Nobody listening is fine.
+            let _ = state.events.send(());
+        }
+        outcomes
     };
     let limit = req.limit.unwrap_or(MAX_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
-    let page = state.store.pull(req.cursor, limit).await?;
+    let blocks = auth.principal.readable_blocks();
+    let page = state
+        .store
+        .pull(blocks.as_deref(), req.cursor, limit)
+        .await?;
     Ok(Json(SyncResponse {
         protocol: PROTOCOL,
         outcomes,

@@ -1,17 +1,26 @@
 //! Storage: one small trait, two backends (SQLite embedded, PostgreSQL for the central office).
 //!
-//! The push algorithm is written once (`push_batch`) over `PushTx`, the handful of statements
-//! a backend runs inside one transaction; each backend only supplies SQL. A batch is all or
-//! nothing: any rejected mutation rolls the whole transaction back.
+//! The push algorithm is written once (`push_batch`) over `PushTx`, the handful of bulk
+//! statements a backend runs inside one transaction; each backend only supplies SQL. A push
+//! holds the write lock from its first read to its commit, so two pushes never merge from
+//! the same stale record. A rejected mutation writes nothing; a storage failure rolls the
+//! whole push back and the client retries it (mutation ids make the retry safe). The account
+//! tables use the same SQL on both backends (`accounts!`).
 
+mod accounts;
 mod postgres;
 mod sqlite;
 
 use std::future::Future;
 
-use shared::mutation::{self, FieldClocks, Mutation};
-use shared::protocol::{Change, Outcome, OutcomeStatus, Rejection};
-use shared::{Hlc, Record};
+use std::collections::{HashMap, HashSet};
+
+use shared::access::{Grant, Principal};
+use shared::ballot::BallotPaper;
+use shared::mutation::{FieldClocks, Mutation, Op};
+use shared::protocol::{Change, Outcome, OutcomeStatus};
+use shared::world::{Applied, Entry, World};
+use shared::Record;
 use uuid::Uuid;
 
 pub use postgres::PgStore;
@@ -23,6 +32,9 @@ pub enum StoreError {
     /// The thing asked for is not there.
     #[error("not found")]
     NotFound,
+    /// A unique key is taken (a username).
+    #[error("already exists")]
+    Conflict,
     /// Anything else: the database, a migration, a corrupt row.
     #[error("storage: {0}")]
     Other(Box<dyn std::error::Error + Send + Sync>),
@@ -49,17 +61,6 @@ impl From<serde_json::Error> for StoreError {
     }
 }
 
-/// Why a push wrote nothing.
-#[derive(Debug, thiserror::Error)]
-pub enum PushError {
-    /// Some mutations break a rule; the batch was rolled back.
-    #[error("{} mutation(s) rejected", .0.len())]
-    Rejected(Vec<Rejection>),
-    /// Storage failed; the batch was rolled back.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// One page of changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
@@ -71,21 +72,100 @@ pub struct Page {
     pub more: bool,
 }
 
+/// An account as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    /// Id.
+    pub id: Uuid,
+    /// Sign-in name.
+    pub username: String,
+    /// Display name.
+    pub name: String,
+    /// Argon2id PHC string; `None` for accounts made by a join code.
+    pub password_hash: Option<String>,
+    /// Central office administrator.
+    pub admin: bool,
+}
+
+/// A device token as stored (by hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    /// The account.
+    pub account_id: Uuid,
+    /// The device.
+    pub device_id: Uuid,
+    /// Last use, ms.
+    pub last_used_ms: i64,
+    /// Expiry, ms.
+    pub expires_ms: i64,
+    /// Revocation, ms.
+    pub revoked_ms: Option<i64>,
+}
+
+/// A one-time join code as stored (by hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinCodeRow {
+    /// What it grants.
+    pub grant: Grant,
+    /// Who issued it.
+    pub created_by: Uuid,
+    /// Expiry, ms.
+    pub expires_ms: i64,
+}
+
+/// One audit log line.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditRow {
+    /// Position in the log.
+    pub id: i64,
+    /// Server time, ms.
+    pub server_ms: i64,
+    /// The author's account.
+    pub account_id: Option<String>,
+    /// The device.
+    pub device_id: String,
+    /// The mutation.
+    pub mutation_id: String,
+    /// The client's stamp (JSON).
+    pub client_hlc: String,
+    /// The record.
+    pub record_id: String,
+    /// The operation.
+    pub op: String,
+    /// Changed fields before (JSON).
+    pub old_value: String,
+    /// Changed fields after (JSON).
+    pub new_value: String,
+    /// Whether the mutation's values won.
+    pub won: bool,
+    /// A correction's reason.
+    pub reason: Option<String>,
+}
+
 /// What the server needs from a database.
 pub trait Store: Clone + Send + Sync + 'static {
-    /// Applies a batch of mutations from `device` atomically, idempotent by mutation id.
+    /// Applies `mutations` by `who` from `device`, idempotent by mutation id, in one
+    /// transaction; one outcome per mutation.
     fn push(
         &self,
+        who: &Principal,
         device: Uuid,
         mutations: &[Mutation],
-    ) -> impl Future<Output = Result<Vec<Outcome>, PushError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Outcome>, StoreError>> + Send;
 
-    /// Records changed after `cursor`, at most `limit`.
+    /// Records changed after `cursor` in `blocks` (and units; all when `None`), at most `limit`.
     fn pull(
         &self,
+        blocks: Option<&[Uuid]>,
         cursor: u64,
         limit: u32,
     ) -> impl Future<Output = Result<Page, StoreError>> + Send;
+
+    /// The blocks changed after `cursor`, and the latest sequence (live events).
+    fn changed_blocks(
+        &self,
+        cursor: u64,
+    ) -> impl Future<Output = Result<(Vec<Uuid>, u64), StoreError>> + Send;
 
     /// Inserts `records` if the database holds none yet; returns whether it did.
     fn seed_if_empty(
@@ -98,45 +178,168 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Checks the database answers.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Creates an account; `Conflict` if the username is taken.
+    fn create_account(
+        &self,
+        account: &AccountRow,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// An account by username.
+    fn account_by_username(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<AccountRow>, StoreError>> + Send;
+
+    /// An account and its grants.
+    fn principal(
+        &self,
+        account: Uuid,
+    ) -> impl Future<Output = Result<Principal, StoreError>> + Send;
+
+    /// Gives `account` a role on a block (replacing its earlier role there).
+    fn set_grant(
+        &self,
+        account: Uuid,
+        grant: &Grant,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores a token's hash for a device.
+    fn insert_token(
+        &self,
+        token_hash: &str,
+        account: Uuid,
+        device: Uuid,
+        device_name: &str,
+        expires_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A token by hash.
+    fn token(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<TokenRow>, StoreError>> + Send;
+
+    /// Records a token's use and extends its expiry.
+    fn touch_token(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Revokes a token.
+    fn revoke_token(
+        &self,
+        token_hash: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores a join code's hash.
+    fn insert_join_code(
+        &self,
+        code_hash: &str,
+        code: &JoinCodeRow,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Uses a join code once: creates `account` with the code's grant and its device token,
+    /// all or nothing; `None` if the code is unknown, used or expired.
+    fn redeem_join_code(
+        &self,
+        code_hash: &str,
+        now_ms: i64,
+        account: &AccountRow,
+        token_hash: &str,
+        device: Uuid,
+        device_name: &str,
+        token_expires_ms: i64,
+    ) -> impl Future<Output = Result<Option<Grant>, StoreError>> + Send;
+
+    /// The audit log of a block, oldest first, after `after`, at most `limit`.
+    fn audit(
+        &self,
+        block: Uuid,
+        after: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<AuditRow>, StoreError>> + Send;
+
+    /// The papers cast in a ballot (for tests of secrecy and recounts), in storage order.
+    fn papers(
+        &self,
+        ballot: Uuid,
+    ) -> impl Future<Output = Result<Vec<BallotPaper>, StoreError>> + Send;
 }
 
-/// One applied mutation, as the audit log keeps it.
-pub(crate) struct AuditEntry<'a> {
+/// One applied write, ready for the database.
+pub(crate) struct RecordRow {
+    pub record: Record,
+    pub clocks: FieldClocks,
+    pub deleted: bool,
+    pub seq: u64,
+}
+
+/// One audit line to append.
+pub(crate) struct AuditInsert {
     pub mutation_id: Uuid,
+    pub device_id: Uuid,
+    pub account_id: Uuid,
+    pub record_id: Uuid,
+    pub block_id: Option<Uuid>,
+    pub op: &'static str,
+    pub old: String,
+    pub new: String,
+    pub won: bool,
+    pub hlc: String,
+    pub reason: Option<String>,
+    pub server_ms: i64,
+}
+
+/// One applied mutation id, the idempotency key.
+pub(crate) struct MutationInsert {
+    pub id: Uuid,
     pub device_id: Uuid,
     pub record_id: Uuid,
     pub seq: u64,
-    pub field: &'a str,
-    pub old: &'a serde_json::Value,
-    pub new: &'a serde_json::Value,
-    pub won: bool,
-    pub hlc: &'a Hlc,
     pub server_ms: i64,
+}
+
+/// Everything a push writes, in one go.
+#[derive(Default)]
+pub(crate) struct Batch {
+    pub records: Vec<RecordRow>,
+    pub mutations: Vec<MutationInsert>,
+    pub audit: Vec<AuditInsert>,
+    /// (ballot, paper JSON): no voter.
+    pub papers: Vec<(Uuid, String)>,
+    /// (ballot, voter): no paper.
+    pub receipts: Vec<(Uuid, Uuid)>,
 }
 
 /// The statements a push runs inside one transaction.
 pub(crate) trait PushTx: Send {
-    /// Whether a mutation id was applied before.
-    fn seen(&mut self, mutation: Uuid) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// A record and its field clocks.
-    fn load(
+    /// Takes the write lock, so a push reads and writes with no other push in between.
+    fn lock(&mut self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Which of these mutation ids were applied before.
+    fn seen(
         &mut self,
-        id: Uuid,
-    ) -> impl Future<Output = Result<Option<(Record, FieldClocks)>, StoreError>> + Send;
-    /// The next server sequence.
-    fn next_seq(&mut self) -> impl Future<Output = Result<u64, StoreError>> + Send;
-    /// Writes a record (insert or replace) at `seq`.
-    fn save(
+        ids: &[Uuid],
+    ) -> impl Future<Output = Result<HashSet<Uuid>, StoreError>> + Send;
+    /// These records, deleted ones included.
+    fn load(&mut self, ids: &[Uuid]) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
+    /// Every record of these blocks except score cells.
+    fn load_blocks(
         &mut self,
-        record: &Record,
-        clocks: &FieldClocks,
-        seq: u64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Records the mutation id and appends the audit entry.
-    fn log(
+        blocks: &[Uuid],
+    ) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
+    /// The papers of these ballots.
+    fn load_papers(
         &mut self,
-        entry: &AuditEntry<'_>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+        ballots: &[Uuid],
+    ) -> impl Future<Output = Result<Vec<(Uuid, BallotPaper)>, StoreError>> + Send;
+    /// Reserves `n` sequence numbers; returns the first.
+    fn reserve(&mut self, n: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Writes the batch.
+    fn write(&mut self, batch: &Batch) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Milliseconds since the Unix epoch, for server timestamps.
@@ -147,72 +350,139 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The push algorithm: validate with `shared`, merge last-writer-wins, log, answer.
-///
-/// Returns the outcomes when every mutation is applied or a duplicate; otherwise every
-/// rejection, and the caller rolls back.
+/// The push algorithm, written once: lock, load what the batch touches, apply each mutation
+/// with `shared`'s rules (`World`), then write every change in bulk.
 pub(crate) async fn push_batch<T: PushTx>(
     tx: &mut T,
+    who: &Principal,
     device: Uuid,
     mutations: &[Mutation],
-) -> Result<Vec<Outcome>, PushError> {
-    let mut outcomes = Vec::with_capacity(mutations.len());
-    let mut rejected = Vec::new();
+) -> Result<Vec<Outcome>, StoreError> {
+    tx.lock().await?;
+    let ids: Vec<Uuid> = mutations.iter().map(|m| m.id).collect();
+    let mut seen = tx.seen(&ids).await?;
+    let targets: Vec<Uuid> = mutations.iter().map(|m| m.op.target()).collect();
+    let loaded = tx.load(&targets).await?;
+    let mut blocks: Vec<Uuid> = loaded.iter().filter_map(|e| e.record.scope()).collect();
+    blocks.extend(mutations.iter().filter_map(|m| match &m.op {
+        Op::Create { record } => record.scope(),
+        _ => None,
+    }));
+    blocks.sort_unstable();
+    blocks.dedup();
+    let mut world = World::new();
+    for e in tx.load_blocks(&blocks).await? {
+        world.insert(e);
+    }
+    for e in loaded {
+        world.insert(e);
+    }
+    // Papers are needed only to count a ballot that this batch closes.
+    let closing: Vec<Uuid> = mutations
+        .iter()
+        .filter_map(|m| match &m.op {
+            Op::Update { id, fields } if fields.contains_key("state") => Some(*id),
+            _ => None,
+        })
+        .filter(|id| matches!(world.get(*id), Some(e) if matches!(e.record, Record::Ballot(_))))
+        .collect();
+    if !closing.is_empty() {
+        let mut by_ballot: HashMap<Uuid, Vec<BallotPaper>> = HashMap::new();
+        for (b, p) in tx.load_papers(&closing).await? {
+            by_ballot.entry(b).or_default().push(p);
+        }
+        for (b, p) in by_ballot {
+            world.insert_papers(b, p);
+        }
+    }
+
     let server_ms = now_ms();
-    for m in mutations {
-        if tx.seen(m.id).await? {
-            outcomes.push(Outcome {
-                mutation_id: m.id,
-                status: OutcomeStatus::Duplicate,
-            });
+    let mut outcomes = Vec::with_capacity(mutations.len());
+    let mut applied: Vec<(usize, Applied)> = Vec::new();
+    for (i, m) in mutations.iter().enumerate() {
+        if !seen.insert(m.id) {
+            outcomes.push(OutcomeStatus::Duplicate);
             continue;
         }
-        let current = tx.load(m.op.target()).await?;
-        let (record, clocks) = match &current {
-            Some((r, c)) => (Some(r), c.clone()),
-            None => (None, FieldClocks::new()),
-        };
-        let applied = match mutation::apply(m, record, &clocks) {
-            Ok(a) => a,
+        match world.apply(m, who) {
+            Ok(a) => {
+                outcomes.push(OutcomeStatus::Applied { seq: 0 });
+                applied.push((i, a));
+            }
             Err(e) => {
-                rejected.push(Rejection {
-                    mutation_id: m.id,
+                // A rejected id is not remembered: a fixed device may send it again.
+                seen.remove(&m.id);
+                outcomes.push(OutcomeStatus::Rejected {
                     code: e.code().to_owned(),
                     message: e.to_string(),
                     message_vi: e.message_vi(),
                 });
-                continue;
             }
-        };
-        if !rejected.is_empty() {
-            // The batch will roll back; keep validating to report every problem at once.
-            continue;
         }
-        let seq = tx.next_seq().await?;
-        tx.save(&applied.record, &applied.clocks, seq).await?;
-        tx.log(&AuditEntry {
+    }
+    let writes: u64 = applied.iter().map(|(_, a)| a.writes.len() as u64).sum();
+    if writes > 0 {
+        let mut seq = tx.reserve(writes).await?;
+        let mut batch = Batch::default();
+        let mut last: HashMap<Uuid, usize> = HashMap::new();
+        for (i, a) in applied {
+            let m = &mutations[i];
+            outcomes[i] = OutcomeStatus::Applied { seq };
+            batch.mutations.push(MutationInsert {
+                id: m.id,
+                device_id: device,
+                record_id: m.op.target(),
+                seq,
+                server_ms,
+            });
+            if let Some((ballot, paper)) = &a.paper {
+                batch.papers.push((*ballot, serde_json::to_string(paper)?));
+                if let Some(voter) = who.unit_in(a.writes[0].record.scope().unwrap_or_default()) {
+                    batch.receipts.push((*ballot, voter));
+                }
+            }
+            for w in a.writes {
+                batch.audit.push(AuditInsert {
+                    mutation_id: m.id,
+                    device_id: device,
+                    account_id: who.account_id,
+                    record_id: w.record.id(),
+                    block_id: w.record.scope(),
+                    op: m.op.name(),
+                    old: w.old.to_string(),
+                    new: w.new.to_string(),
+                    won: a.won,
+                    hlc: serde_json::to_string(&m.hlc)?,
+                    reason: a.reason.clone(),
+                    server_ms,
+                });
+                // One row per record per statement: a later write in the batch replaces it.
+                let row = RecordRow {
+                    record: w.record,
+                    clocks: w.clocks,
+                    deleted: w.deleted,
+                    seq,
+                };
+                match last.get(&row.record.id()) {
+                    Some(&k) => batch.records[k] = row,
+                    None => {
+                        last.insert(row.record.id(), batch.records.len());
+                        batch.records.push(row);
+                    }
+                }
+                seq += 1;
+            }
+        }
+        tx.write(&batch).await?;
+    }
+    Ok(mutations
+        .iter()
+        .zip(outcomes)
+        .map(|(m, status)| Outcome {
             mutation_id: m.id,
-            device_id: device,
-            record_id: applied.record.id(),
-            seq,
-            field: applied.field,
-            old: &applied.old,
-            new: &applied.new,
-            won: applied.won,
-            hlc: &m.hlc,
-            server_ms,
+            status,
         })
-        .await?;
-        outcomes.push(Outcome {
-            mutation_id: m.id,
-            status: OutcomeStatus::Applied { seq },
-        });
-    }
-    if rejected.is_empty() {
-        Ok(outcomes)
-    } else {
-        Err(PushError::Rejected(rejected))
-    }
+        .collect())
 }
 
 /// Inserts `records` as they are, each at a new sequence (seeding an empty database).
@@ -220,11 +490,29 @@ pub(crate) async fn insert_all<T: PushTx>(
     tx: &mut T,
     records: &[Record],
 ) -> Result<(), StoreError> {
-    for r in records {
-        let seq = tx.next_seq().await?;
-        tx.save(r, &FieldClocks::new(), seq).await?;
+    if records.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let first = tx.reserve(records.len() as u64).await?;
+    let batch = Batch {
+        records: records
+            .iter()
+            .zip(first..)
+            .map(|(r, seq)| RecordRow {
+                record: r.clone(),
+                clocks: FieldClocks::new(),
+                deleted: false,
+                seq,
+            })
+            .collect(),
+        ..Batch::default()
+    };
+    tx.write(&batch).await
+}
+
+/// An id stored as text.
+pub(crate) fn parse_id(s: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(s).map_err(|e| StoreError::Other(Box::new(e)))
 }
 
 /// Seq values are `u64` on the wire and `i64` in SQL; they never come near the limit.
@@ -259,20 +547,43 @@ impl Backend {
     }
 }
 
-/// One change from its stored sequence, JSON body and field clocks.
-pub(crate) fn decode_change(seq: i64, body: &str, clocks: &str) -> Result<Change, StoreError> {
+/// One change from its stored sequence, JSON body, field clocks and tombstone flag.
+pub(crate) fn decode_change(
+    seq: i64,
+    body: &str,
+    clocks: &str,
+    deleted: bool,
+) -> Result<Change, StoreError> {
     Ok(Change {
         seq: seq_from_sql(seq),
         record: serde_json::from_str(body)?,
         clocks: serde_json::from_str(clocks)?,
+        deleted,
+    })
+}
+
+/// One stored entry from its JSON body, field clocks and tombstone flag.
+pub(crate) fn decode_entry(body: &str, clocks: &str, deleted: bool) -> Result<Entry, StoreError> {
+    Ok(Entry {
+        record: serde_json::from_str(body)?,
+        clocks: serde_json::from_str(clocks)?,
+        deleted,
     })
 }
 
 /// Cuts a fetched `limit + 1` rows to a page and its cursor.
-pub(crate) fn page(mut changes: Vec<Change>, cursor: u64, limit: u32) -> Page {
+///
+/// `upto` is the sequence counter read before the rows: every sequence up to it was
+/// committed, so a last page may move the cursor there even when the account's filter hid
+/// the rows in between.
+pub(crate) fn page(mut changes: Vec<Change>, cursor: u64, limit: u32, upto: u64) -> Page {
     let more = changes.len() > limit as usize;
     changes.truncate(limit as usize);
-    let cursor = changes.last().map_or(cursor, |c| c.seq);
+    let cursor = if more {
+        changes.last().map_or(cursor, |c| c.seq)
+    } else {
+        upto.max(cursor)
+    };
     Page {
         changes,
         cursor,

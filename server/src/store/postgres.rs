@@ -4,15 +4,22 @@
 
 use std::time::Duration;
 
+use std::collections::HashSet;
+
 use shared::Record;
-use shared::mutation::{FieldClocks, Mutation};
+use shared::access::{Grant, Principal, Role};
+use shared::ballot::BallotPaper;
+use shared::mutation::Mutation;
 use shared::protocol::Outcome;
+use shared::world::Entry;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
+use super::accounts::accounts;
 use super::{
-    AuditEntry, Page, PushError, PushTx, Store, StoreError, push_batch, seq_from_sql, seq_to_sql,
+    AccountRow, AuditRow, Batch, JoinCodeRow, Page, PushTx, Store, StoreError, TokenRow,
+    push_batch, seq_from_sql, seq_to_sql,
 };
 
 /// The PostgreSQL store.
@@ -36,114 +43,227 @@ impl PgStore {
 
 struct Tx<'c>(Transaction<'c, Postgres>);
 
+impl Tx<'_> {
+    async fn entries(&mut self, sql: &str, ids: &[Uuid]) -> Result<Vec<Entry>, StoreError> {
+        let rows = sqlx::query(sql)
+            .bind(ids)
+            .fetch_all(&mut *self.0)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                super::decode_entry(
+                    row.try_get::<&str, _>(0)?,
+                    row.try_get::<&str, _>(1)?,
+                    row.try_get(2)?,
+                )
+            })
+            .collect()
+    }
+}
+
 impl PushTx for Tx<'_> {
-    async fn seen(&mut self, mutation: Uuid) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM mutations WHERE id = $1")
-            .bind(mutation)
-            .fetch_optional(&mut *self.0)
+    async fn lock(&mut self) -> Result<(), StoreError> {
+        // Serialise pushes on the counter row, from the first read to the commit: a push
+        // never merges from a record another push is changing, a mutation id retried on two
+        // connections at once is a duplicate for the second, and sequences commit in order
+        // so a pull never skips one.
+        sqlx::query("SELECT value FROM counters WHERE name = 'seq' FOR UPDATE")
+            .execute(&mut *self.0)
             .await?;
-        Ok(row.is_some())
-    }
-
-    async fn load(&mut self, id: Uuid) -> Result<Option<(Record, FieldClocks)>, StoreError> {
-        let row = sqlx::query("SELECT body::text, clocks::text FROM records WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *self.0)
-            .await?;
-        match row {
-            None => Ok(None),
-            Some(row) => {
-                let body: String = row.try_get(0)?;
-                let clocks: String = row.try_get(1)?;
-                Ok(Some((
-                    serde_json::from_str(&body)?,
-                    serde_json::from_str(&clocks)?,
-                )))
-            }
-        }
-    }
-
-    async fn next_seq(&mut self) -> Result<u64, StoreError> {
-        let v: i64 = sqlx::query_scalar(
-            "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value",
-        )
-        .fetch_one(&mut *self.0)
-        .await?;
-        Ok(seq_from_sql(v))
-    }
-
-    async fn save(
-        &mut self,
-        record: &Record,
-        clocks: &FieldClocks,
-        seq: u64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO records (id, kind, block_id, body, clocks, seq) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6)
-             ON CONFLICT (id) DO UPDATE SET body = excluded.body, clocks = excluded.clocks, seq = excluded.seq",
-        )
-        .bind(record.id())
-        .bind(record.record_type())
-        .bind(record.scope())
-        .bind(serde_json::to_string(record)?)
-        .bind(serde_json::to_string(clocks)?)
-        .bind(seq_to_sql(seq))
-        .execute(&mut *self.0)
-        .await?;
         Ok(())
     }
 
-    async fn log(&mut self, e: &AuditEntry<'_>) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO mutations (id, device_id, record_id, seq, received_ms) VALUES ($1, $2, $3, $4, $5)",
+    async fn seen(&mut self, ids: &[Uuid]) -> Result<HashSet<Uuid>, StoreError> {
+        let rows: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM mutations WHERE id = ANY($1)")
+            .bind(ids)
+            .fetch_all(&mut *self.0)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn load(&mut self, ids: &[Uuid]) -> Result<Vec<Entry>, StoreError> {
+        self.entries(
+            "SELECT body::text, clocks::text, deleted FROM records WHERE id = ANY($1)",
+            ids,
         )
-        .bind(e.mutation_id)
-        .bind(e.device_id)
-        .bind(e.record_id)
-        .bind(seq_to_sql(e.seq))
-        .bind(e.server_ms)
-        .execute(&mut *self.0)
-        .await?;
-        sqlx::query(
-            "INSERT INTO audit_log (mutation_id, device_id, record_id, field, old_value, new_value, won, client_hlc, server_ms)
-             VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8::jsonb, $9)",
+        .await
+    }
+
+    async fn load_blocks(&mut self, blocks: &[Uuid]) -> Result<Vec<Entry>, StoreError> {
+        self.entries(
+            "SELECT body::text, clocks::text, deleted FROM records
+             WHERE kind <> 'score_cell' AND block_id = ANY($1)",
+            blocks,
         )
-        .bind(e.mutation_id)
-        .bind(e.device_id)
-        .bind(e.record_id)
-        .bind(e.field)
-        .bind(e.old.to_string())
-        .bind(e.new.to_string())
-        .bind(e.won)
-        .bind(serde_json::to_string(e.hlc)?)
-        .bind(e.server_ms)
-        .execute(&mut *self.0)
+        .await
+    }
+
+    async fn load_papers(
+        &mut self,
+        ballots: &[Uuid],
+    ) -> Result<Vec<(Uuid, BallotPaper)>, StoreError> {
+        let ids: Vec<String> = ballots.iter().map(Uuid::to_string).collect();
+        let rows = sqlx::query("SELECT ballot_id, paper FROM votes WHERE ballot_id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&mut *self.0)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    super::parse_id(r.try_get::<&str, _>(0)?)?,
+                    serde_json::from_str(r.try_get::<&str, _>(1)?)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn reserve(&mut self, n: u64) -> Result<u64, StoreError> {
+        let v: i64 = sqlx::query_scalar(
+            "UPDATE counters SET value = value + $1 WHERE name = 'seq' RETURNING value",
+        )
+        .bind(seq_to_sql(n))
+        .fetch_one(&mut *self.0)
         .await?;
+        Ok(seq_from_sql(v) + 1 - n)
+    }
+
+    async fn write(&mut self, b: &Batch) -> Result<(), StoreError> {
+        // One statement per table whatever the batch size: arrays unnested server-side.
+        if !b.records.is_empty() {
+            let mut ids = Vec::new();
+            let mut kinds = Vec::new();
+            let mut blocks = Vec::new();
+            let mut bodies = Vec::new();
+            let mut clocks = Vec::new();
+            let mut seqs = Vec::new();
+            let mut deleted = Vec::new();
+            for r in &b.records {
+                ids.push(r.record.id());
+                kinds.push(r.record.record_type());
+                blocks.push(r.record.scope());
+                bodies.push(serde_json::to_string(&r.record)?);
+                clocks.push(serde_json::to_string(&r.clocks)?);
+                seqs.push(seq_to_sql(r.seq));
+                deleted.push(r.deleted);
+            }
+            sqlx::query(
+                "INSERT INTO records (id, kind, block_id, body, clocks, seq, deleted)
+                 SELECT id, kind, block_id, body::jsonb, clocks::jsonb, seq, deleted
+                 FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::int8[], $7::bool[])
+                   AS t(id, kind, block_id, body, clocks, seq, deleted)
+                 ON CONFLICT (id) DO UPDATE SET body = excluded.body, clocks = excluded.clocks,
+                   seq = excluded.seq, deleted = excluded.deleted",
+            )
+            .bind(&ids)
+            .bind(&kinds)
+            .bind(&blocks)
+            .bind(&bodies)
+            .bind(&clocks)
+            .bind(&seqs)
+            .bind(&deleted)
+            .execute(&mut *self.0)
+            .await?;
+        }
+        if !b.mutations.is_empty() {
+            let ids: Vec<Uuid> = b.mutations.iter().map(|m| m.id).collect();
+            let devices: Vec<Uuid> = b.mutations.iter().map(|m| m.device_id).collect();
+            let records: Vec<Uuid> = b.mutations.iter().map(|m| m.record_id).collect();
+            let seqs: Vec<i64> = b.mutations.iter().map(|m| seq_to_sql(m.seq)).collect();
+            let ms: Vec<i64> = b.mutations.iter().map(|m| m.server_ms).collect();
+            sqlx::query(
+                "INSERT INTO mutations (id, device_id, record_id, seq, received_ms)
+                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::int8[], $5::int8[])",
+            )
+            .bind(&ids)
+            .bind(&devices)
+            .bind(&records)
+            .bind(&seqs)
+            .bind(&ms)
+            .execute(&mut *self.0)
+            .await?;
+        }
+        if !b.audit.is_empty() {
+            let a = &b.audit;
+            let col = |f: &dyn Fn(&super::AuditInsert) -> String| a.iter().map(f).collect::<Vec<_>>();
+            sqlx::query(
+                "INSERT INTO audit_log (mutation_id, device_id, account_id, record_id, block_id,
+                   field, old_value, new_value, won, client_hlc, reason, server_ms)
+                 SELECT m::uuid, d::uuid, acc, r::uuid, blk, f, o::jsonb, n::jsonb, w, h::jsonb, rs, ms
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                             $7::text[], $8::text[], $9::bool[], $10::text[], $11::text[], $12::int8[])
+                   AS t(m, d, acc, r, blk, f, o, n, w, h, rs, ms)",
+            )
+            .bind(col(&|x| x.mutation_id.to_string()))
+            .bind(col(&|x| x.device_id.to_string()))
+            .bind(col(&|x| x.account_id.to_string()))
+            .bind(col(&|x| x.record_id.to_string()))
+            .bind(a.iter().map(|x| x.block_id.map(|b| b.to_string())).collect::<Vec<_>>())
+            .bind(col(&|x| x.op.to_owned()))
+            .bind(col(&|x| x.old.clone()))
+            .bind(col(&|x| x.new.clone()))
+            .bind(a.iter().map(|x| x.won).collect::<Vec<_>>())
+            .bind(col(&|x| x.hlc.clone()))
+            .bind(a.iter().map(|x| x.reason.clone()).collect::<Vec<_>>())
+            .bind(a.iter().map(|x| x.server_ms).collect::<Vec<_>>())
+            .execute(&mut *self.0)
+            .await?;
+        }
+        for (ballot, paper) in &b.papers {
+            sqlx::query("INSERT INTO votes (id, ballot_id, paper) VALUES ($1, $2, $3)")
+                .bind(Uuid::new_v4().to_string())
+                .bind(ballot.to_string())
+                .bind(paper)
+                .execute(&mut *self.0)
+                .await?;
+        }
+        for (ballot, voter) in &b.receipts {
+            sqlx::query("INSERT INTO receipts (ballot_id, voter) VALUES ($1, $2)")
+                .bind(ballot.to_string())
+                .bind(voter.to_string())
+                .execute(&mut *self.0)
+                .await?;
+        }
         Ok(())
     }
 }
 
 impl Store for PgStore {
-    async fn push(&self, device: Uuid, mutations: &[Mutation]) -> Result<Vec<Outcome>, PushError> {
-        let mut tx = Tx(self.pool.begin().await.map_err(StoreError::from)?);
-        // Serialise pushes on the counter row: a mutation id retried on two connections at
-        // once is then seen as a duplicate by the second, never applied twice.
-        sqlx::query("SELECT value FROM counters WHERE name = 'seq' FOR UPDATE")
-            .execute(&mut *tx.0)
-            .await
-            .map_err(StoreError::from)?;
-        let outcomes = push_batch(&mut tx, device, mutations).await?;
-        tx.0.commit().await.map_err(StoreError::from)?;
+    async fn push(
+        &self,
+        who: &Principal,
+        device: Uuid,
+        mutations: &[Mutation],
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let mut tx = Tx(self.pool.begin().await?);
+        let outcomes = push_batch(&mut tx, who, device, mutations).await?;
+        tx.0.commit().await?;
         Ok(outcomes)
     }
 
-    async fn pull(&self, cursor: u64, limit: u32) -> Result<Page, StoreError> {
-        let rows =
-            sqlx::query("SELECT seq, body::text, clocks::text FROM records WHERE seq > $1 ORDER BY seq LIMIT $2")
-                .bind(seq_to_sql(cursor))
-                .bind(i64::from(limit) + 1)
-                .fetch_all(&self.pool)
-                .await?;
+    async fn pull(
+        &self,
+        blocks: Option<&[Uuid]>,
+        cursor: u64,
+        limit: u32,
+    ) -> Result<Page, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        // Read the counter first: every sequence up to it is committed (the counter row is
+        // locked until its push commits), so the rows query sees them all.
+        let upto: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'seq'")
+            .fetch_one(&mut *conn)
+            .await?;
+        let rows = sqlx::query(
+            "SELECT seq, body::text, clocks::text, deleted FROM records
+             WHERE seq > $1 AND seq <= $2
+               AND ($3::uuid[] IS NULL OR block_id IS NULL OR block_id = ANY($3))
+             ORDER BY seq LIMIT $4",
+        )
+        .bind(seq_to_sql(cursor))
+        .bind(upto)
+        .bind(blocks)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(&mut *conn)
+        .await?;
         let changes = rows
             .iter()
             .map(|row| {
@@ -151,18 +271,32 @@ impl Store for PgStore {
                     row.try_get(0)?,
                     row.try_get::<&str, _>(1)?,
                     row.try_get::<&str, _>(2)?,
+                    row.try_get(3)?,
                 )
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(super::page(changes, cursor, limit))
+        Ok(super::page(changes, cursor, limit, seq_from_sql(upto)))
+    }
+
+    async fn changed_blocks(&self, cursor: u64) -> Result<(Vec<Uuid>, u64), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let upto: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'seq'")
+            .fetch_one(&mut *conn)
+            .await?;
+        let blocks: Vec<Option<Uuid>> = sqlx::query_scalar(
+            "SELECT DISTINCT block_id FROM records WHERE seq > $1 AND seq <= $2",
+        )
+        .bind(seq_to_sql(cursor))
+        .bind(upto)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok((blocks.into_iter().flatten().collect(), seq_from_sql(upto)))
     }
 
     async fn seed_if_empty(&self, records: &[Record]) -> Result<bool, StoreError> {
         let mut tx = Tx(self.pool.begin().await?);
         // Lock the counter first so two servers starting together seed once.
-        sqlx::query("SELECT value FROM counters WHERE name = 'seq' FOR UPDATE")
-            .execute(&mut *tx.0)
-            .await?;
+        tx.lock().await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM records")
             .fetch_one(&mut *tx.0)
             .await?;
@@ -188,4 +322,6 @@ impl Store for PgStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    accounts!();
 }

@@ -7,18 +7,25 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::HashSet;
+
 use shared::Record;
-use shared::mutation::{FieldClocks, Mutation};
+use shared::access::{Grant, Principal, Role};
+use shared::ballot::BallotPaper;
+use shared::mutation::Mutation;
 use shared::protocol::Outcome;
+use shared::world::Entry;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
+use super::accounts::accounts;
 use super::{
-    AuditEntry, Page, PushError, PushTx, Store, StoreError, push_batch, seq_from_sql, seq_to_sql,
+    AccountRow, AuditRow, Batch, JoinCodeRow, Page, PushTx, Store, StoreError, TokenRow,
+    push_batch, seq_from_sql, seq_to_sql,
 };
 
 /// The SQLite store.
@@ -56,110 +63,226 @@ impl SqliteStore {
 
 struct Tx<'c>(Transaction<'c, Sqlite>);
 
-impl PushTx for Tx<'_> {
-    async fn seen(&mut self, mutation: Uuid) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM mutations WHERE id = ?1")
-            .bind(mutation.to_string())
-            .fetch_optional(&mut *self.0)
-            .await?;
-        Ok(row.is_some())
-    }
+/// Rows per multi-row statement; SQLite allows 32,766 parameters.
+const CHUNK: usize = 500;
 
-    async fn load(&mut self, id: Uuid) -> Result<Option<(Record, FieldClocks)>, StoreError> {
-        let row = sqlx::query("SELECT body, clocks FROM records WHERE id = ?1")
-            .bind(id.to_string())
-            .fetch_optional(&mut *self.0)
-            .await?;
-        match row {
-            None => Ok(None),
-            Some(row) => {
-                let body: String = row.try_get(0)?;
-                let clocks: String = row.try_get(1)?;
-                Ok(Some((
-                    serde_json::from_str(&body)?,
-                    serde_json::from_str(&clocks)?,
-                )))
+fn id_list(ids: &[Uuid]) -> Vec<String> {
+    let mut v: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+impl Tx<'_> {
+    async fn entries(&mut self, sql: &str, ids: &[Uuid]) -> Result<Vec<Entry>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in id_list(ids).chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(sql);
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id);
+            }
+            q.push(")");
+            for row in q.build().fetch_all(&mut *self.0).await? {
+                out.push(super::decode_entry(
+                    row.try_get::<&str, _>(0)?,
+                    row.try_get::<&str, _>(1)?,
+                    row.try_get(2)?,
+                )?);
             }
         }
+        Ok(out)
     }
+}
 
-    async fn next_seq(&mut self) -> Result<u64, StoreError> {
-        let v: i64 = sqlx::query_scalar(
-            "UPDATE counters SET value = value + 1 WHERE name = 'seq' RETURNING value",
-        )
-        .fetch_one(&mut *self.0)
-        .await?;
-        Ok(seq_from_sql(v))
-    }
-
-    async fn save(
-        &mut self,
-        record: &Record,
-        clocks: &FieldClocks,
-        seq: u64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO records (id, kind, block_id, body, clocks, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (id) DO UPDATE SET body = excluded.body, clocks = excluded.clocks, seq = excluded.seq",
-        )
-        .bind(record.id().to_string())
-        .bind(record.record_type())
-        .bind(record.scope().map(|b| b.to_string()))
-        .bind(serde_json::to_string(record)?)
-        .bind(serde_json::to_string(clocks)?)
-        .bind(seq_to_sql(seq))
-        .execute(&mut *self.0)
-        .await?;
+impl PushTx for Tx<'_> {
+    async fn lock(&mut self) -> Result<(), StoreError> {
+        // The store's writer mutex is held by the caller; SQLite has one writer anyway.
         Ok(())
     }
 
-    async fn log(&mut self, e: &AuditEntry<'_>) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO mutations (id, device_id, record_id, seq, received_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    async fn seen(&mut self, ids: &[Uuid]) -> Result<HashSet<Uuid>, StoreError> {
+        let mut out = HashSet::new();
+        for chunk in id_list(ids).chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new("SELECT id FROM mutations WHERE id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id);
+            }
+            q.push(")");
+            for row in q.build().fetch_all(&mut *self.0).await? {
+                out.insert(super::parse_id(row.try_get::<&str, _>(0)?)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn load(&mut self, ids: &[Uuid]) -> Result<Vec<Entry>, StoreError> {
+        self.entries(
+            "SELECT body, clocks, deleted FROM records WHERE id IN (",
+            ids,
         )
-        .bind(e.mutation_id.to_string())
-        .bind(e.device_id.to_string())
-        .bind(e.record_id.to_string())
-        .bind(seq_to_sql(e.seq))
-        .bind(e.server_ms)
-        .execute(&mut *self.0)
-        .await?;
-        sqlx::query(
-            "INSERT INTO audit_log (mutation_id, device_id, record_id, field, old_value, new_value, won, client_hlc, server_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        .await
+    }
+
+    async fn load_blocks(&mut self, blocks: &[Uuid]) -> Result<Vec<Entry>, StoreError> {
+        self.entries(
+            "SELECT body, clocks, deleted FROM records WHERE kind <> 'score_cell' AND block_id IN (",
+            blocks,
         )
-        .bind(e.mutation_id.to_string())
-        .bind(e.device_id.to_string())
-        .bind(e.record_id.to_string())
-        .bind(e.field)
-        .bind(e.old.to_string())
-        .bind(e.new.to_string())
-        .bind(e.won)
-        .bind(serde_json::to_string(e.hlc)?)
-        .bind(e.server_ms)
-        .execute(&mut *self.0)
+        .await
+    }
+
+    async fn load_papers(&mut self, ballots: &[Uuid]) -> Result<Vec<(Uuid, BallotPaper)>, StoreError> {
+        let mut out = Vec::new();
+        for b in ballots {
+            let rows: Vec<String> = sqlx::query_scalar("SELECT paper FROM votes WHERE ballot_id = ?1")
+                .bind(b.to_string())
+                .fetch_all(&mut *self.0)
+                .await?;
+            for p in rows {
+                out.push((*b, serde_json::from_str(&p)?));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn reserve(&mut self, n: u64) -> Result<u64, StoreError> {
+        let v: i64 = sqlx::query_scalar(
+            "UPDATE counters SET value = value + ?1 WHERE name = 'seq' RETURNING value",
+        )
+        .bind(seq_to_sql(n))
+        .fetch_one(&mut *self.0)
         .await?;
+        Ok(seq_from_sql(v) + 1 - n)
+    }
+
+    async fn write(&mut self, b: &Batch) -> Result<(), StoreError> {
+        for chunk in b.records.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO records (id, kind, block_id, body, clocks, seq, deleted) ",
+            );
+            let mut err = None;
+            q.push_values(chunk, |mut v, r| {
+                let body = serde_json::to_string(&r.record).unwrap_or_else(|e| {
+                    err = Some(e);
+                    String::new()
+                });
+                let clocks = serde_json::to_string(&r.clocks).unwrap_or_default();
+                v.push_bind(r.record.id().to_string())
+                    .push_bind(r.record.record_type())
+                    .push_bind(r.record.scope().map(|b| b.to_string()))
+                    .push_bind(body)
+                    .push_bind(clocks)
+                    .push_bind(seq_to_sql(r.seq))
+                    .push_bind(r.deleted);
+            });
+            if let Some(e) = err {
+                return Err(e.into());
+            }
+            q.push(
+                " ON CONFLICT (id) DO UPDATE SET body = excluded.body, clocks = excluded.clocks, \
+                 seq = excluded.seq, deleted = excluded.deleted",
+            );
+            q.build().execute(&mut *self.0).await?;
+        }
+        for chunk in b.mutations.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO mutations (id, device_id, record_id, seq, received_ms) ",
+            );
+            q.push_values(chunk, |mut v, m| {
+                v.push_bind(m.id.to_string())
+                    .push_bind(m.device_id.to_string())
+                    .push_bind(m.record_id.to_string())
+                    .push_bind(seq_to_sql(m.seq))
+                    .push_bind(m.server_ms);
+            });
+            q.build().execute(&mut *self.0).await?;
+        }
+        for chunk in b.audit.chunks(CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO audit_log (mutation_id, device_id, account_id, record_id, block_id, \
+                 field, old_value, new_value, won, client_hlc, reason, server_ms) ",
+            );
+            q.push_values(chunk, |mut v, a| {
+                v.push_bind(a.mutation_id.to_string())
+                    .push_bind(a.device_id.to_string())
+                    .push_bind(a.account_id.to_string())
+                    .push_bind(a.record_id.to_string())
+                    .push_bind(a.block_id.map(|b| b.to_string()))
+                    .push_bind(a.op)
+                    .push_bind(&a.old)
+                    .push_bind(&a.new)
+                    .push_bind(a.won)
+                    .push_bind(&a.hlc)
+                    .push_bind(a.reason.as_deref())
+                    .push_bind(a.server_ms);
+            });
+            q.build().execute(&mut *self.0).await?;
+        }
+        for (ballot, paper) in &b.papers {
+            sqlx::query("INSERT INTO votes (id, ballot_id, paper) VALUES (?1, ?2, ?3)")
+                .bind(Uuid::new_v4().to_string())
+                .bind(ballot.to_string())
+                .bind(paper)
+                .execute(&mut *self.0)
+                .await?;
+        }
+        for (ballot, voter) in &b.receipts {
+            sqlx::query("INSERT INTO receipts (ballot_id, voter) VALUES (?1, ?2)")
+                .bind(ballot.to_string())
+                .bind(voter.to_string())
+                .execute(&mut *self.0)
+                .await?;
+        }
         Ok(())
     }
 }
 
 impl Store for SqliteStore {
-    async fn push(&self, device: Uuid, mutations: &[Mutation]) -> Result<Vec<Outcome>, PushError> {
+    async fn push(
+        &self,
+        who: &Principal,
+        device: Uuid,
+        mutations: &[Mutation],
+    ) -> Result<Vec<Outcome>, StoreError> {
         let _writer = self.writer.lock().await;
-        let mut tx = Tx(self.pool.begin().await.map_err(StoreError::from)?);
-        let outcomes = push_batch(&mut tx, device, mutations).await?;
-        tx.0.commit().await.map_err(StoreError::from)?;
+        let mut tx = Tx(self.pool.begin().await?);
+        let outcomes = push_batch(&mut tx, who, device, mutations).await?;
+        tx.0.commit().await?;
         Ok(outcomes)
     }
 
-    async fn pull(&self, cursor: u64, limit: u32) -> Result<Page, StoreError> {
-        let rows = sqlx::query(
-            "SELECT seq, body, clocks FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )
-        .bind(seq_to_sql(cursor))
-        .bind(i64::from(limit) + 1)
-        .fetch_all(&self.pool)
-        .await?;
+    async fn pull(
+        &self,
+        blocks: Option<&[Uuid]>,
+        cursor: u64,
+        limit: u32,
+    ) -> Result<Page, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let upto: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'seq'")
+            .fetch_one(&mut *conn)
+            .await?;
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT seq, body, clocks, deleted FROM records WHERE seq > ",
+        );
+        q.push_bind(seq_to_sql(cursor))
+            .push(" AND seq <= ")
+            .push_bind(upto);
+        if let Some(blocks) = blocks {
+            q.push(" AND (block_id IS NULL");
+            if !blocks.is_empty() {
+                q.push(" OR block_id IN (");
+                let mut list = q.separated(", ");
+                for b in blocks {
+                    list.push_bind(b.to_string());
+                }
+                q.push(")");
+            }
+            q.push(")");
+        }
+        q.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit) + 1);
+        let rows = q.build().fetch_all(&mut *conn).await?;
         let changes = rows
             .iter()
             .map(|row| {
@@ -167,10 +290,31 @@ impl Store for SqliteStore {
                     row.try_get(0)?,
                     row.try_get::<&str, _>(1)?,
                     row.try_get::<&str, _>(2)?,
+                    row.try_get(3)?,
                 )
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(super::page(changes, cursor, limit))
+        Ok(super::page(changes, cursor, limit, seq_from_sql(upto)))
+    }
+
+    async fn changed_blocks(&self, cursor: u64) -> Result<(Vec<Uuid>, u64), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let upto: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'seq'")
+            .fetch_one(&mut *conn)
+            .await?;
+        let rows: Vec<Option<String>> = sqlx::query_scalar(
+            "SELECT DISTINCT block_id FROM records WHERE seq > ?1 AND seq <= ?2",
+        )
+        .bind(seq_to_sql(cursor))
+        .bind(upto)
+        .fetch_all(&mut *conn)
+        .await?;
+        let blocks = rows
+            .iter()
+            .flatten()
+            .map(|b| super::parse_id(b))
+            .collect::<Result<_, _>>()?;
+        Ok((blocks, seq_from_sql(upto)))
     }
 
     async fn seed_if_empty(&self, records: &[Record]) -> Result<bool, StoreError> {
@@ -201,4 +345,6 @@ impl Store for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    accounts!();
 }

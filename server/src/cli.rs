@@ -1,0 +1,149 @@
+//! What the command line does besides serving: create the first administrator, and load
+//! units, blocks and accounts from a JSON file. Records go through the same push path as a
+//! device's, as an administrator, so they pass the same rules and land in the audit log.
+
+use serde::Deserialize;
+use shared::access::{Grant, Principal};
+use shared::hlc::Hlc;
+use shared::mutation::{Mutation, Op};
+use shared::protocol::OutcomeStatus;
+use shared::Record;
+use uuid::Uuid;
+
+use crate::auth;
+use crate::store::{AccountRow, Store, StoreError};
+
+/// A failure of a command, in words for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The file cannot be read or parsed.
+    #[error("{0}")]
+    File(String),
+    /// A rule or a name refused something; nothing of that item was written.
+    #[error("{0}")]
+    Refused(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An account in an import file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    /// Sign-in name.
+    pub username: String,
+    /// Display name.
+    pub name: String,
+    /// Initial password (at least 10 characters).
+    pub password: String,
+    /// Central office administrator.
+    #[serde(default)]
+    pub admin: bool,
+    /// Roles per block.
+    #[serde(default)]
+    pub grants: Vec<Grant>,
+}
+
+/// An import file: `{"units": [...], "blocks": [...], "accounts": [...]}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportFile {
+    /// Member units (records as on the wire, with `"type": "unit"`).
+    #[serde(default)]
+    pub records: Vec<Record>,
+    /// Accounts.
+    #[serde(default)]
+    pub accounts: Vec<AccountSpec>,
+}
+
+/// What an import did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Imported {
+    /// Records created or updated.
+    pub records: usize,
+    /// Accounts created.
+    pub accounts: usize,
+}
+
+/// Creates an account; with `admin`, a central office administrator.
+pub async fn create_account<S: Store>(
+    store: &S,
+    username: &str,
+    name: &str,
+    password: &str,
+    admin: bool,
+) -> Result<Uuid, CliError> {
+    let username = username.trim();
+    if username.is_empty() || username.len() > 100 {
+        return Err(CliError::Refused("a username needs 1 to 100 characters".into()));
+    }
+    auth::check_new_password(password).map_err(CliError::Refused)?;
+    let hash = auth::hash_password(password).map_err(|e| CliError::Refused(e.to_string()))?;
+    let id = Uuid::now_v7();
+    let row = AccountRow {
+        id,
+        username: username.to_owned(),
+        name: if name.trim().is_empty() { username } else { name.trim() }.to_owned(),
+        password_hash: Some(hash),
+        admin,
+    };
+    match store.create_account(&row).await {
+        Ok(()) => Ok(id),
+        Err(StoreError::Conflict) => Err(CliError::Refused(format!(
+            "the username '{username}' is taken"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Loads an import file: records first (as an administrator, through the push rules), then
+/// accounts and their grants.
+pub async fn import<S: Store>(store: &S, text: &str) -> Result<Imported, CliError> {
+    let file: ImportFile =
+        serde_json::from_str(text).map_err(|e| CliError::File(format!("import file: {e}")))?;
+    let system = Principal {
+        account_id: Uuid::nil(),
+        name: "thidua-server import".into(),
+        admin: true,
+        grants: Vec::new(),
+    };
+    let device = Uuid::nil();
+    let now = u64::try_from(crate::store::now_ms()).unwrap_or(0);
+    let mutations: Vec<Mutation> = file
+        .records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Mutation {
+            id: Uuid::now_v7(),
+            hlc: Hlc {
+                ms: now,
+                counter: u32::try_from(i).unwrap_or(u32::MAX),
+                node: device,
+            },
+            op: Op::Create { record: r.clone() },
+        })
+        .collect();
+    let mut done = Imported::default();
+    for chunk in mutations.chunks(1000) {
+        for (m, o) in chunk.iter().zip(store.push(&system, device, chunk).await?) {
+            match o.status {
+                OutcomeStatus::Applied { .. } | OutcomeStatus::Duplicate => done.records += 1,
+                OutcomeStatus::Rejected { message, .. } => {
+                    return Err(CliError::Refused(format!(
+                        "record {}: {message}",
+                        m.op.target()
+                    )));
+                }
+            }
+        }
+    }
+    for a in &file.accounts {
+        let id = create_account(store, &a.username, &a.name, &a.password, a.admin).await?;
+        for g in &a.grants {
+            store.set_grant(id, g).await?;
+        }
+        done.accounts += 1;
+    }
+    Ok(done)
+}

@@ -1,0 +1,212 @@
+//! Sign-in with a password, joining with a one-time code, sign-out, and issuing codes.
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use shared::access::{Principal, Role};
+use shared::protocol::{
+    JoinCodeRequest, JoinCodeResponse, JoinRequest, LoginRequest, TokenResponse,
+};
+use shared::Record;
+use uuid::Uuid;
+
+use crate::auth::{self, Auth, TOKEN_TTL_MS};
+use crate::error::ApiError;
+use crate::store::{AccountRow, JoinCodeRow, StoreError, now_ms};
+use crate::{AppState, Store};
+
+/// Default and longest life of a join code, in minutes.
+const CODE_TTL_MIN: u32 = 720;
+const CODE_TTL_MAX: u32 = 7 * 24 * 60;
+
+fn body<T>(b: Result<Json<T>, JsonRejection>, limit: usize) -> Result<T, ApiError> {
+    b.map(|Json(v)| v)
+        .map_err(|r| ApiError::from_json_rejection(r, limit))
+}
+
+fn expires(now: i64) -> u64 {
+    u64::try_from(now + TOKEN_TTL_MS).unwrap_or(0)
+}
+
+/// `POST /api/v1/auth/login`.
+pub(crate) async fn login<S: Store>(
+    State(state): State<AppState<S>>,
+    req: Result<Json<LoginRequest>, JsonRejection>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let req = body(req, state.limits.max_body_bytes)?;
+    let account = state.store.account_by_username(req.username.trim()).await?;
+    let hash = account.as_ref().and_then(|a| a.password_hash.clone());
+    let password = req.password;
+    // Verify even for an unknown name, so timing does not tell which names exist.
+    let ok = tokio::task::spawn_blocking(move || match hash {
+        Some(h) => auth::verify_password(&password, &h),
+        None => {
+            let _ = auth::verify_password(&password, dummy_hash());
+            false
+        }
+    })
+    .await
+    .unwrap_or(false);
+    let Some(account) = account.filter(|_| ok) else {
+        return Err(ApiError::Unauthorized("wrong username or password"));
+    };
+    issue(&state, account.id, req.device_id, &req.device_name).await
+}
+
+/// An argon2id hash of a random password, to spend the same time on unknown names.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| auth::hash_password("no such account, ever").unwrap_or_default())
+}
+
+async fn issue<S: Store>(
+    state: &AppState<S>,
+    account: Uuid,
+    device: Uuid,
+    device_name: &str,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let (token, hash) = auth::new_token()?;
+    let now = now_ms();
+    state
+        .store
+        .insert_token(&hash, account, device, device_name.trim(), now + TOKEN_TTL_MS)
+        .await?;
+    let principal = state.store.principal(account).await?;
+    Ok(Json(TokenResponse {
+        token,
+        expires_ms: expires(now),
+        principal,
+    }))
+}
+
+/// `POST /api/v1/auth/join`: a one-time code makes an account for this device's delegate.
+pub(crate) async fn join<S: Store>(
+    State(state): State<AppState<S>>,
+    req: Result<Json<JoinRequest>, JsonRejection>,
+) -> Result<Json<TokenResponse>, ApiError> {
+    let req = body(req, state.limits.max_body_bytes)?;
+    let code = auth::normalise_code(&req.code);
+    if code.len() != 8 {
+        return Err(ApiError::InvalidCode);
+    }
+    let now = now_ms();
+    let account_id = Uuid::now_v7();
+    let name = if req.device_name.trim().is_empty() {
+        "Đại biểu".to_owned()
+    } else {
+        req.device_name.trim().to_owned()
+    };
+    let account = AccountRow {
+        id: account_id,
+        username: format!("joined-{account_id}"),
+        name,
+        password_hash: None,
+        admin: false,
+    };
+    let (token, token_hash) = auth::new_token()?;
+    let grant = state
+        .store
+        .redeem_join_code(
+            &auth::hash_secret(&code),
+            now,
+            &account,
+            &token_hash,
+            req.device_id,
+            req.device_name.trim(),
+            now + TOKEN_TTL_MS,
+        )
+        .await?
+        .ok_or(ApiError::InvalidCode)?;
+    tracing::info!(block = %grant.block_id, role = grant.role.as_str(), "a device joined with a code");
+    Ok(Json(TokenResponse {
+        token,
+        expires_ms: expires(now),
+        principal: Principal {
+            account_id,
+            name: account.name,
+            admin: false,
+            grants: vec![grant],
+        },
+    }))
+}
+
+/// `POST /api/v1/auth/logout`: revokes this device's token.
+pub(crate) async fn logout<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+) -> Result<StatusCode, ApiError> {
+    state.store.revoke_token(&auth.token_hash, now_ms()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/auth/me`.
+pub(crate) async fn me(auth: Auth) -> Json<Principal> {
+    Json(auth.principal)
+}
+
+/// `POST /api/v1/join-codes`: the block's secretary issues a code for a delegate or observer.
+pub(crate) async fn create_join_code<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    req: Result<Json<JoinCodeRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<JoinCodeResponse>), ApiError> {
+    let req = body(req, state.limits.max_body_bytes)?;
+    if !auth.principal.manages(req.block_id) {
+        return Err(ApiError::Forbidden("only the block's secretary issues join codes"));
+    }
+    let block = match state.store.record(req.block_id).await {
+        Ok((Record::Block(b), _)) => b,
+        Ok(_) | Err(StoreError::NotFound) => {
+            return Err(ApiError::Malformed(format!("no block {}", req.block_id)));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match (req.role, req.unit) {
+        (Role::Delegate, Some(u)) if block.is_member(u) => {}
+        (Role::Delegate, _) => {
+            return Err(ApiError::Malformed(
+                "a delegate's code needs a member unit of the block".into(),
+            ));
+        }
+        (Role::Observer, None) => {}
+        (Role::Observer, Some(_)) => {
+            return Err(ApiError::Malformed("an observer acts for no unit".into()));
+        }
+        (Role::Secretary, _) => {
+            return Err(ApiError::Forbidden(
+                "secretaries are appointed by an administrator, not by code",
+            ));
+        }
+    }
+    let ttl = req.ttl_minutes.unwrap_or(CODE_TTL_MIN);
+    if ttl == 0 || ttl > CODE_TTL_MAX {
+        return Err(ApiError::Malformed(format!(
+            "ttl_minutes must be between 1 and {CODE_TTL_MAX}"
+        )));
+    }
+    let code = auth::new_code()?;
+    let expires_ms = now_ms() + i64::from(ttl) * 60_000;
+    state
+        .store
+        .insert_join_code(
+            &auth::hash_secret(&auth::normalise_code(&code)),
+            &JoinCodeRow {
+                grant: shared::access::Grant {
+                    block_id: req.block_id,
+                    role: req.role,
+                    unit: req.unit,
+                },
+                created_by: auth.principal.account_id,
+                expires_ms,
+            },
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(JoinCodeResponse {
+            code,
+            expires_ms: u64::try_from(expires_ms).unwrap_or(0),
+        }),
+    ))
+}

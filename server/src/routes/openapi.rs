@@ -1,0 +1,139 @@
+//! The OpenAPI 3.1 document of the API, written by hand next to the routes it describes; a
+//! test calls every operation listed here against the real router, so the two stay in step.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+/// `GET /api/v1/openapi.json`.
+pub(crate) async fn document() -> Json<Value> {
+    Json(spec())
+}
+
+fn error_responses() -> Value {
+    let e = json!({"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}});
+    json!({
+        "400": {"description": "Malformed request, unsupported protocol or invalid code", "content": e["content"]},
+        "401": {"description": "No valid token", "content": e["content"]},
+        "403": {"description": "The account may not do this", "content": e["content"]},
+        "413": {"description": "Body or batch too large", "content": e["content"]},
+        "415": {"description": "Not JSON", "content": e["content"]},
+        "500": {"description": "Server error; retry", "content": e["content"]},
+        "503": {"description": "Unavailable; retry", "content": e["content"]}
+    })
+}
+
+fn op(summary: &str, secured: bool, body: Option<&str>, ok: (&str, Value)) -> Value {
+    let mut responses = error_responses();
+    responses[ok.0] = ok.1;
+    let mut o = json!({"summary": summary, "responses": responses});
+    if let Some(schema) = body {
+        o["requestBody"] = json!({
+            "required": true,
+            "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}
+        });
+    }
+    if !secured {
+        o["security"] = json!([]);
+    }
+    o
+}
+
+fn ok_json(schema: &str) -> Value {
+    json!({"description": "OK", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
+}
+
+fn block_param() -> Value {
+    json!([{"name": "block_id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}])
+}
+
+/// The document.
+pub fn spec() -> Value {
+    let uuid = json!({"type": "string", "format": "uuid"});
+    let mut audit = op("The block's audit log (secretary, admin)", true, None, ("200", json!({
+        "description": "OK", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}
+    })));
+    audit["parameters"] = json!([
+        {"name": "block_id", "in": "path", "required": true, "schema": uuid},
+        {"name": "after", "in": "query", "schema": {"type": "integer", "format": "int64"}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 4294967295u64}}
+    ]);
+    let mut audit_csv = op("The block's audit log as CSV", true, None, ("200", json!({
+        "description": "CSV, UTF-8 with BOM", "content": {"text/csv": {"schema": {"type": "string"}}}
+    })));
+    audit_csv["parameters"] = block_param();
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ThiĐua API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Sync, accounts and live events for emulation blocks. Every error body is an ErrorBody with a stable code."
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/health": {"get": op("Protocol version and database status", false, None, ("200", ok_json("Health")))},
+            "/sync": {"post": op("Push the outbox, pull changes since the cursor", true, Some("SyncRequest"), ("200", ok_json("SyncResponse")))},
+            "/auth/login": {"post": op("Sign in with a password; issues a device token", false, Some("LoginRequest"), ("200", ok_json("TokenResponse")))},
+            "/auth/join": {"post": op("Join a block with a one-time code; issues a device token", false, Some("JoinRequest"), ("200", ok_json("TokenResponse")))},
+            "/auth/logout": {"post": op("Revoke this device's token", true, None, ("204", json!({"description": "Signed out"})))},
+            "/auth/me": {"get": op("The account and its roles", true, None, ("200", ok_json("Principal")))},
+            "/join-codes": {"post": op("Issue a one-time join code (secretary)", true, Some("JoinCodeRequest"), ("201", ok_json("JoinCodeResponse")))},
+            "/blocks/{block_id}/audit": {"get": audit},
+            "/blocks/{block_id}/audit.csv": {"get": audit_csv},
+            "/events": {"get": op("Server-sent events: `change` with {block_id, seq} when a readable block changed", true, None, ("200", json!({
+                "description": "An event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}
+            })))},
+            "/openapi.json": {"get": op("This document", false, None, ("200", json!({
+                "description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}
+            })))}
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A device token; `?access_token=` for EventSource"}},
+            "schemas": {
+                "ProtocolVersion": {"type": "object", "additionalProperties": false, "required": ["major", "minor"],
+                    "properties": {"major": {"type": "integer", "minimum": 0, "maximum": 4294967295u64}, "minor": {"type": "integer", "minimum": 0, "maximum": 4294967295u64}}},
+                "Hlc": {"type": "object", "required": ["ms", "counter", "node"],
+                    "properties": {"ms": {"type": "integer", "minimum": 0}, "counter": {"type": "integer", "minimum": 0}, "node": uuid}},
+                "Mutation": {"type": "object", "additionalProperties": false, "required": ["id", "hlc", "op"],
+                    "properties": {"id": uuid, "hlc": {"$ref": "#/components/schemas/Hlc"},
+                        "op": {"type": "object", "required": ["type"], "properties": {"type": {"enum": ["create", "update", "delete", "correct", "cast_vote"]}}}}},
+                "SyncRequest": {"type": "object", "additionalProperties": false, "required": ["protocol", "device_id", "cursor"],
+                    "properties": {"protocol": {"$ref": "#/components/schemas/ProtocolVersion"}, "device_id": uuid,
+                        "cursor": {"type": "integer", "minimum": 0}, "limit": {"type": ["integer", "null"], "minimum": 0, "maximum": 4294967295u64},
+                        "mutations": {"type": "array", "items": {"$ref": "#/components/schemas/Mutation"}}}},
+                "Outcome": {"type": "object", "required": ["mutation_id", "status"],
+                    "properties": {"mutation_id": uuid, "status": {"enum": ["applied", "duplicate", "rejected"]},
+                        "seq": {"type": "integer"}, "code": {"type": "string"}, "message": {"type": "string"}, "message_vi": {"type": "string"}}},
+                "Change": {"type": "object", "required": ["seq", "record"],
+                    "properties": {"seq": {"type": "integer"}, "record": {"type": "object", "required": ["type", "id"]},
+                        "clocks": {"type": "object"}, "deleted": {"type": "boolean"}}},
+                "SyncResponse": {"type": "object", "required": ["protocol", "outcomes", "changes", "cursor", "more"],
+                    "properties": {"protocol": {"$ref": "#/components/schemas/ProtocolVersion"},
+                        "outcomes": {"type": "array", "items": {"$ref": "#/components/schemas/Outcome"}},
+                        "changes": {"type": "array", "items": {"$ref": "#/components/schemas/Change"}},
+                        "cursor": {"type": "integer"}, "more": {"type": "boolean"}}},
+                "LoginRequest": {"type": "object", "additionalProperties": false, "required": ["username", "password", "device_id"],
+                    "properties": {"username": {"type": "string"}, "password": {"type": "string"}, "device_id": uuid, "device_name": {"type": "string"}}},
+                "JoinRequest": {"type": "object", "additionalProperties": false, "required": ["code", "device_id"],
+                    "properties": {"code": {"type": "string"}, "device_id": uuid, "device_name": {"type": "string"}}},
+                "JoinCodeRequest": {"type": "object", "additionalProperties": false, "required": ["block_id", "role"],
+                    "properties": {"block_id": uuid, "role": {"enum": ["secretary", "delegate", "observer"]},
+                        "unit": {"oneOf": [uuid, {"type": "null"}]}, "ttl_minutes": {"type": ["integer", "null"], "minimum": 0, "maximum": 4294967295u64}}},
+                "JoinCodeResponse": {"type": "object", "required": ["code", "expires_ms"],
+                    "properties": {"code": {"type": "string"}, "expires_ms": {"type": "integer"}}},
+                "Principal": {"type": "object", "required": ["account_id", "admin", "grants"],
+                    "properties": {"account_id": uuid, "name": {"type": "string"}, "admin": {"type": "boolean"},
+                        "grants": {"type": "array", "items": {"type": "object", "required": ["block_id", "role"],
+                            "properties": {"block_id": uuid, "role": {"enum": ["secretary", "delegate", "observer"]}, "unit": {"oneOf": [uuid, {"type": "null"}]}}}}}},
+                "TokenResponse": {"type": "object", "required": ["token", "expires_ms", "principal"],
+                    "properties": {"token": {"type": "string"}, "expires_ms": {"type": "integer"}, "principal": {"$ref": "#/components/schemas/Principal"}}},
+                "Health": {"type": "object", "required": ["status", "protocol", "version"],
+                    "properties": {"status": {"type": "string"}, "protocol": {"$ref": "#/components/schemas/ProtocolVersion"}, "version": {"type": "string"}}},
+                "ErrorBody": {"type": "object", "required": ["code", "message", "message_vi"],
+                    "properties": {"code": {"enum": ["malformed_request", "unsupported_media_type", "unsupported_protocol", "payload_too_large",
+                        "batch_too_large", "unauthorized", "forbidden", "invalid_code", "conflict", "not_found", "internal", "unavailable"]},
+                        "message": {"type": "string"}, "message_vi": {"type": "string"}}}
+            }
+        }
+    })
+}

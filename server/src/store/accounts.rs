@@ -1,0 +1,307 @@
+//! Accounts, grants, device tokens, join codes, the audit log and ballot papers: the same SQL
+//! on both backends (text ids, `$n` parameters), expanded into each `Store` impl by
+//! `accounts!` so it is written once.
+
+/// The account-side `Store` methods, for a store with a `pool` field.
+macro_rules! accounts {
+    () => {
+        async fn create_account(&self, a: &AccountRow) -> Result<(), StoreError> {
+            let res = sqlx::query(
+                "INSERT INTO accounts (id, username, name, password_hash, admin, created_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(a.id.to_string())
+            .bind(&a.username)
+            .bind(&a.name)
+            .bind(a.password_hash.as_deref())
+            .bind(a.admin)
+            .bind($crate::store::now_ms())
+            .execute(&self.pool)
+            .await;
+            match res {
+                Ok(_) => Ok(()),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    Err(StoreError::Conflict)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+
+        async fn account_by_username(
+            &self,
+            username: &str,
+        ) -> Result<Option<AccountRow>, StoreError> {
+            let row = sqlx::query(
+                "SELECT id, username, name, password_hash, admin FROM accounts WHERE username = $1",
+            )
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.map(|r| {
+                Ok(AccountRow {
+                    id: $crate::store::parse_id(&r.try_get::<String, _>(0)?)?,
+                    username: r.try_get(1)?,
+                    name: r.try_get(2)?,
+                    password_hash: r.try_get(3)?,
+                    admin: r.try_get(4)?,
+                })
+            })
+            .transpose()
+        }
+
+        async fn principal(&self, account: Uuid) -> Result<Principal, StoreError> {
+            let row = sqlx::query("SELECT name, admin FROM accounts WHERE id = $1")
+                .bind(account.to_string())
+                .fetch_one(&self.pool)
+                .await?;
+            let rows = sqlx::query(
+                "SELECT block_id, role, unit_id FROM grants WHERE account_id = $1 ORDER BY block_id",
+            )
+            .bind(account.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+            let mut grants = Vec::with_capacity(rows.len());
+            for r in rows {
+                let role: String = r.try_get(1)?;
+                let unit: Option<String> = r.try_get(2)?;
+                grants.push(Grant {
+                    block_id: $crate::store::parse_id(&r.try_get::<String, _>(0)?)?,
+                    role: Role::parse(&role).ok_or_else(|| {
+                        StoreError::Other(format!("unknown role {role:?}").into())
+                    })?,
+                    unit: unit.as_deref().map($crate::store::parse_id).transpose()?,
+                });
+            }
+            Ok(Principal {
+                account_id: account,
+                name: row.try_get(0)?,
+                admin: row.try_get(1)?,
+                grants,
+            })
+        }
+
+        async fn set_grant(&self, account: Uuid, g: &Grant) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO grants (account_id, block_id, role, unit_id) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (account_id, block_id) DO UPDATE SET role = excluded.role, unit_id = excluded.unit_id",
+            )
+            .bind(account.to_string())
+            .bind(g.block_id.to_string())
+            .bind(g.role.as_str())
+            .bind(g.unit.map(|u| u.to_string()))
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        }
+
+        async fn insert_token(
+            &self,
+            token_hash: &str,
+            account: Uuid,
+            device: Uuid,
+            device_name: &str,
+            expires_ms: i64,
+        ) -> Result<(), StoreError> {
+            let now = $crate::store::now_ms();
+            sqlx::query(
+                "INSERT INTO tokens (token_hash, account_id, device_id, device_name, created_ms, last_used_ms, expires_ms)
+                 VALUES ($1, $2, $3, $4, $5, $5, $6)",
+            )
+            .bind(token_hash)
+            .bind(account.to_string())
+            .bind(device.to_string())
+            .bind(device_name)
+            .bind(now)
+            .bind(expires_ms)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        }
+
+        async fn token(&self, token_hash: &str) -> Result<Option<TokenRow>, StoreError> {
+            let row = sqlx::query(
+                "SELECT account_id, device_id, last_used_ms, expires_ms, revoked_ms FROM tokens WHERE token_hash = $1",
+            )
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.map(|r| {
+                Ok(TokenRow {
+                    account_id: $crate::store::parse_id(&r.try_get::<String, _>(0)?)?,
+                    device_id: $crate::store::parse_id(&r.try_get::<String, _>(1)?)?,
+                    last_used_ms: r.try_get(2)?,
+                    expires_ms: r.try_get(3)?,
+                    revoked_ms: r.try_get(4)?,
+                })
+            })
+            .transpose()
+        }
+
+        async fn touch_token(
+            &self,
+            token_hash: &str,
+            now_ms: i64,
+            expires_ms: i64,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "UPDATE tokens SET last_used_ms = $2, expires_ms = $3 WHERE token_hash = $1 AND revoked_ms IS NULL",
+            )
+            .bind(token_hash)
+            .bind(now_ms)
+            .bind(expires_ms)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        }
+
+        async fn revoke_token(&self, token_hash: &str, now_ms: i64) -> Result<(), StoreError> {
+            sqlx::query(
+                "UPDATE tokens SET revoked_ms = $2 WHERE token_hash = $1 AND revoked_ms IS NULL",
+            )
+            .bind(token_hash)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        }
+
+        async fn insert_join_code(
+            &self,
+            code_hash: &str,
+            c: &JoinCodeRow,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO join_codes (code_hash, block_id, role, unit_id, created_by, expires_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(code_hash)
+            .bind(c.grant.block_id.to_string())
+            .bind(c.grant.role.as_str())
+            .bind(c.grant.unit.map(|u| u.to_string()))
+            .bind(c.created_by.to_string())
+            .bind(c.expires_ms)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        async fn redeem_join_code(
+            &self,
+            code_hash: &str,
+            now_ms: i64,
+            account: &AccountRow,
+            token_hash: &str,
+            device: Uuid,
+            device_name: &str,
+            token_expires_ms: i64,
+        ) -> Result<Option<Grant>, StoreError> {
+            let mut tx = self.pool.begin().await?;
+            // The update is the claim: of two devices racing with one code, one row changes.
+            let row = sqlx::query(
+                "UPDATE join_codes SET used_ms = $2
+                 WHERE code_hash = $1 AND used_ms IS NULL AND expires_ms > $2
+                 RETURNING block_id, role, unit_id",
+            )
+            .bind(code_hash)
+            .bind(now_ms)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let role: String = row.try_get(1)?;
+            let unit: Option<String> = row.try_get(2)?;
+            let grant = Grant {
+                block_id: $crate::store::parse_id(&row.try_get::<String, _>(0)?)?,
+                role: Role::parse(&role)
+                    .ok_or_else(|| StoreError::Other(format!("unknown role {role:?}").into()))?,
+                unit: unit.as_deref().map($crate::store::parse_id).transpose()?,
+            };
+            sqlx::query(
+                "INSERT INTO accounts (id, username, name, password_hash, admin, created_ms)
+                 VALUES ($1, $2, $3, NULL, $4, $5)",
+            )
+            .bind(account.id.to_string())
+            .bind(&account.username)
+            .bind(&account.name)
+            .bind(false)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO grants (account_id, block_id, role, unit_id) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(account.id.to_string())
+            .bind(grant.block_id.to_string())
+            .bind(grant.role.as_str())
+            .bind(grant.unit.map(|u| u.to_string()))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO tokens (token_hash, account_id, device_id, device_name, created_ms, last_used_ms, expires_ms)
+                 VALUES ($1, $2, $3, $4, $5, $5, $6)",
+            )
+            .bind(token_hash)
+            .bind(account.id.to_string())
+            .bind(device.to_string())
+            .bind(device_name)
+            .bind(now_ms)
+            .bind(token_expires_ms)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(Some(grant))
+        }
+
+        async fn audit(
+            &self,
+            block: Uuid,
+            after: i64,
+            limit: u32,
+        ) -> Result<Vec<AuditRow>, StoreError> {
+            let rows = sqlx::query(
+                "SELECT id, server_ms, account_id, CAST(device_id AS TEXT), CAST(mutation_id AS TEXT),
+                        CAST(client_hlc AS TEXT), CAST(record_id AS TEXT), field,
+                        CAST(old_value AS TEXT), CAST(new_value AS TEXT), won, reason
+                 FROM audit_log WHERE block_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            )
+            .bind(block.to_string())
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(AuditRow {
+                        id: r.try_get(0)?,
+                        server_ms: r.try_get(1)?,
+                        account_id: r.try_get(2)?,
+                        device_id: r.try_get(3)?,
+                        mutation_id: r.try_get(4)?,
+                        client_hlc: r.try_get(5)?,
+                        record_id: r.try_get(6)?,
+                        op: r.try_get(7)?,
+                        old_value: r.try_get(8)?,
+                        new_value: r.try_get(9)?,
+                        won: r.try_get(10)?,
+                        reason: r.try_get(11)?,
+                    })
+                })
+                .collect()
+        }
+
+        async fn papers(&self, ballot: Uuid) -> Result<Vec<BallotPaper>, StoreError> {
+            let rows: Vec<String> =
+                sqlx::query_scalar("SELECT paper FROM votes WHERE ballot_id = $1")
+                    .bind(ballot.to_string())
+                    .fetch_all(&self.pool)
+                    .await?;
+            rows.iter()
+                .map(|p| Ok(serde_json::from_str(p)?))
+                .collect()
+        }
+    };
+}
+
+pub(crate) use accounts;
