@@ -1,7 +1,9 @@
 //! The typed client of the server's API.
 
 use gloo_net::http::Request;
-use shared::protocol::{ErrorBody, ErrorCode, Rejection, SyncRequest, SyncResponse};
+use shared::protocol::{
+    ErrorBody, ErrorCode, LoginRequest, SyncRequest, SyncResponse, TokenResponse,
+};
 
 /// Why a call to the server failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -9,9 +11,6 @@ pub enum ApiError {
     /// No answer: offline, server down, connection cut. Retry later.
     #[error("no connection to the server: {0}")]
     Network(String),
-    /// The server refused some mutations and wrote nothing; set them aside and retry.
-    #[error("{} change(s) refused by the server", .0.len())]
-    Rejected(Vec<Rejection>),
     /// The server answered with an error.
     #[error("{status} {}: {}", code_name(&.body.code), .body.message)]
     Server {
@@ -42,7 +41,6 @@ impl ApiError {
     pub fn is_retryable(&self) -> bool {
         match self {
             ApiError::Network(_) | ApiError::Decode { .. } => true,
-            ApiError::Rejected(_) => false,
             ApiError::Server { status, body } => *status >= 500 || body.code.is_retryable(),
         }
     }
@@ -57,9 +55,34 @@ impl ApiError {
     }
 }
 
-/// `POST {base}/api/v1/sync`.
-pub async fn sync(base: &str, req: &SyncRequest) -> Result<SyncResponse, ApiError> {
-    let res = Request::post(&format!("{base}/api/v1/sync"))
+impl ApiError {
+    /// Whether the server wants the user to sign in (again).
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, ApiError::Server { body, .. } if body.code == ErrorCode::Unauthorized)
+    }
+}
+
+/// `POST {base}/api/v1/sync` with this device's token.
+pub async fn sync(base: &str, token: &str, req: &SyncRequest) -> Result<SyncResponse, ApiError> {
+    post(base, "/api/v1/sync", Some(token), req).await
+}
+
+/// `POST {base}/api/v1/auth/login`.
+pub async fn login(base: &str, req: &LoginRequest) -> Result<TokenResponse, ApiError> {
+    post(base, "/api/v1/auth/login", None, req).await
+}
+
+async fn post<Req: serde::Serialize, Res: serde::de::DeserializeOwned>(
+    base: &str,
+    path: &str,
+    token: Option<&str>,
+    req: &Req,
+) -> Result<Res, ApiError> {
+    let mut builder = Request::post(&format!("{base}{path}"));
+    if let Some(t) = token {
+        builder = builder.header("Authorization", &format!("Bearer {t}"));
+    }
+    let res = builder
         .json(req)
         .map_err(|e| ApiError::Decode {
             status: 0,
@@ -80,9 +103,6 @@ pub async fn sync(base: &str, req: &SyncRequest) -> Result<SyncResponse, ApiErro
         });
     }
     match serde_json::from_str::<ErrorBody>(&text) {
-        Ok(body) if body.code == ErrorCode::MutationRejected && !body.rejected.is_empty() => {
-            Err(ApiError::Rejected(body.rejected))
-        }
         Ok(body) => Err(ApiError::Server { status, body }),
         // A proxy's or a dead upstream's page rather than ours.
         Err(_) if status >= 500 => Err(ApiError::Network(format!("HTTP {status}"))),

@@ -172,6 +172,11 @@ pub fn App() -> impl IntoView {
                 </button>
             </header>
             <SyncBar snap=snap online=online lang=lang on_sync=sync_now />
+            {move || {
+                let signed_in = snap.with(|s| s.as_ref().and_then(|s| s.meta.as_ref()).is_some_and(|m| m.token.is_some()));
+                let ready = snap.with(Option::is_some);
+                (ready && !signed_in).then(|| view! { <SignIn lang=lang services=services /> })
+            }}
             {move || fatal.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || match snap.get() {
                 None => view! { <p class="muted">{lang.get().t("Đang mở dữ liệu…", "Opening data…")}</p> }.into_any(),
@@ -221,6 +226,70 @@ fn SyncBar(
             })}
             <button on:click=on_sync>{move || lang.get().t("Đồng bộ ngay", "Sync now")}</button>
         </section>
+    }
+}
+
+/// Signing in with a password; the token is kept in IndexedDB and every edit made before
+/// signing in waits in the outbox.
+#[component]
+fn SignIn(
+    /// UI language.
+    lang: RwSignal<Lang>,
+    /// Database and sync engine.
+    services: StoredValue<Option<Services>, LocalStorage>,
+) -> impl IntoView {
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(s) = services.get_value() else {
+            return;
+        };
+        busy.set(true);
+        spawn_local(async move {
+            let device_id = match s.db.snapshot().await.ok().and_then(|x| x.meta) {
+                Some(m) => m.device_id,
+                None => return,
+            };
+            let req = shared::protocol::LoginRequest {
+                username: username.get_untracked(),
+                password: password.get_untracked(),
+                device_id,
+                device_name: "ThiĐua web".into(),
+            };
+            match crate::api::login(&server_origin(), &req).await {
+                Ok(t) => {
+                    password.set(String::new());
+                    error.set(None);
+                    if let Err(e) = s.db.set_token(Some(t.token), Some(t.principal.name)).await {
+                        error.set(Some(e.to_string()));
+                    }
+                    (s.refresh)();
+                    s.poke.now();
+                }
+                Err(e) => error.set(Some(e.user_message())),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <form class="signin" on:submit=submit aria-label=move || lang.get().t("Đăng nhập", "Sign in")>
+            <h2>{move || lang.get().t("Đăng nhập để đồng bộ", "Sign in to sync")}</h2>
+            <label>
+                {move || lang.get().t("Tên đăng nhập", "Username")}
+                <input type="text" autocomplete="username" required
+                    prop:value=username on:input=move |e| username.set(event_target_value(&e)) />
+            </label>
+            <label>
+                {move || lang.get().t("Mật khẩu", "Password")}
+                <input type="password" autocomplete="current-password" required
+                    prop:value=password on:input=move |e| password.set(event_target_value(&e)) />
+            </label>
+            <button type="submit" disabled=move || busy.get()>{move || lang.get().t("Đăng nhập", "Sign in")}</button>
+            {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="signin-error">{e}</p> })}
+        </form>
     }
 }
 
@@ -431,10 +500,7 @@ fn CovenantTable(
         spawn_local(async move {
             match s
                 .db
-                .edit(Op::SetCriterionTitle {
-                    criterion_id: id,
-                    title,
-                })
+                .edit(Op::set(id, "title", serde_json::json!(title)))
                 .await
             {
                 Ok(_) => {

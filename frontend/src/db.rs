@@ -99,6 +99,12 @@ pub struct SyncMeta {
     pub last_ok_ms: Option<u64>,
     /// The last sync error, shown until a sync succeeds.
     pub last_error: Option<String>,
+    /// This device's bearer token, from signing in; `None` until then.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Who signed in, for the sync bar.
+    #[serde(default)]
+    pub account_name: Option<String>,
 }
 
 /// Everything the UI shows, read in one transaction.
@@ -234,6 +240,8 @@ impl LocalDb {
                     cursor: 0,
                     last_ok_ms: None,
                     last_error: None,
+                    token: None,
+                    account_name: None,
                 };
                 write_meta(&store, &meta).await?;
                 meta
@@ -342,16 +350,45 @@ impl LocalDb {
             .rexie
             .transaction(&[BASE, RECORDS, OUTBOX, META], TransactionMode::ReadWrite)?;
         let outbox_store = tx.store(OUTBOX)?;
+        let mut touched = BTreeSet::new();
         for o in &res.outcomes {
-            outbox_store.delete(key(o.mutation_id)).await?;
+            match o.rejection() {
+                None => outbox_store.delete(key(o.mutation_id)).await?,
+                // Set aside with its reason, in this same transaction.
+                Some(r) => {
+                    if let Some(v) = outbox_store
+                        .get(key(o.mutation_id))
+                        .await?
+                        .filter(|v| !v.is_undefined())
+                    {
+                        let mut entry: OutboxEntry = from_js(v)?;
+                        entry.status = OutboxStatus::Rejected;
+                        entry.rejection = Some(r);
+                        touched.insert(entry.target);
+                        outbox_store.put(&to_js(&entry)?, None).await?;
+                    }
+                }
+            }
         }
         let outbox = read_outbox(&outbox_store).await?;
         let base = tx.store(BASE)?;
+        let records = tx.store(RECORDS)?;
         for change in &res.changes {
-            base.put(&to_js(&change.record)?, None).await?;
+            if change.deleted {
+                base.delete(key(change.record.id())).await?;
+                records.delete(key(change.record.id())).await?;
+            } else {
+                base.put(&to_js(&change.record)?, None).await?;
+            }
         }
-        for change in &res.changes {
-            rebuild(&tx, change.record.id(), &outbox).await?;
+        for id in res
+            .changes
+            .iter()
+            .filter(|c| !c.deleted)
+            .map(|c| c.record.id())
+            .chain(touched)
+        {
+            rebuild(&tx, id, &outbox).await?;
         }
         let meta_store = tx.store(META)?;
         let mut meta = read_meta(&meta_store)
@@ -392,6 +429,26 @@ impl LocalDb {
         let outbox = read_outbox(&store).await?;
         for id in touched {
             rebuild(&tx, id, &outbox).await?;
+        }
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Stores (or with `None`, forgets) this device's token after signing in or out.
+    pub async fn set_token(
+        &self,
+        token: Option<String>,
+        account_name: Option<String>,
+    ) -> Result<(), DbError> {
+        let tx = self
+            .rexie
+            .transaction(&[META], TransactionMode::ReadWrite)?;
+        let store = tx.store(META)?;
+        if let Some(mut meta) = read_meta(&store).await? {
+            meta.token = token;
+            meta.account_name = account_name;
+            meta.last_error = None;
+            write_meta(&store, &meta).await?;
         }
         tx.done().await?;
         Ok(())

@@ -35,6 +35,9 @@ pub enum SyncError {
     /// The local database failed.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// Nobody has signed in on this device yet.
+    #[error("not signed in")]
+    SignedOut,
 }
 
 impl SyncError {
@@ -43,6 +46,9 @@ impl SyncError {
         match self {
             SyncError::Api(e) => e.user_message(),
             SyncError::Db(e) => format!("Lỗi cơ sở dữ liệu trên máy / {e}"),
+            SyncError::SignedOut => {
+                "Chưa đăng nhập: thay đổi được giữ trên máy / Not signed in: changes are kept on this device".into()
+            }
         }
     }
 
@@ -50,6 +56,7 @@ impl SyncError {
         match self {
             SyncError::Api(e) => e.is_retryable(),
             SyncError::Db(_) => true,
+            SyncError::SignedOut => false,
         }
     }
 }
@@ -59,6 +66,10 @@ pub async fn sync_once(db: &LocalDb, base_url: &str) -> Result<(), SyncError> {
     // Bounded: each round either empties a batch, sets some aside, or fails.
     for _ in 0..10_000 {
         let (meta, mutations) = db.outgoing(PUSH_BATCH).await?;
+        let Some(token) = meta.token.clone() else {
+            // Nothing leaves the device before someone signs in; edits wait in the outbox.
+            return Err(SyncError::SignedOut);
+        };
         let pushed = mutations.len();
         let req = SyncRequest {
             protocol: PROTOCOL,
@@ -67,14 +78,13 @@ pub async fn sync_once(db: &LocalDb, base_url: &str) -> Result<(), SyncError> {
             limit: Some(PULL_PAGE),
             mutations,
         };
-        match api::sync(base_url, &req).await {
+        match api::sync(base_url, &token, &req).await {
             Ok(res) => {
                 db.apply_sync(&res).await?;
                 if !res.more && pushed < PUSH_BATCH {
                     return Ok(());
                 }
             }
-            Err(ApiError::Rejected(rejected)) => db.mark_rejected(&rejected).await?,
             Err(e) => {
                 let e = SyncError::from(e);
                 db.set_error(&e.user_message()).await?;

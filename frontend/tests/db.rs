@@ -21,6 +21,7 @@ fn all_demo() -> SyncResponse {
             seq: i as u64 + 1,
             record,
             clocks: Default::default(),
+            deleted: false,
         })
         .collect();
     SyncResponse {
@@ -47,10 +48,7 @@ fn title(db_snapshot: &thidua_frontend::db::Snapshot) -> String {
 }
 
 fn rename(t: &str) -> Op {
-    Op::SetCriterionTitle {
-        criterion_id: CRITERION,
-        title: t.into(),
-    }
+    Op::set(CRITERION, "title", serde_json::json!(t))
 }
 
 #[wasm_bindgen_test]
@@ -87,10 +85,7 @@ async fn an_invalid_edit_writes_nothing() {
     let err = db.edit(rename("   ")).await.expect_err("empty title");
     assert!(matches!(err, EditError::Invalid(ref e) if e.code() == "empty_text"));
     let unknown = db
-        .edit(Op::SetCriterionTitle {
-            criterion_id: Uuid::from_u128(1),
-            title: "x".into(),
-        })
+        .edit(Op::set(Uuid::from_u128(1), "title", serde_json::json!("x")))
         .await
         .expect_err("unknown");
     assert!(matches!(unknown, EditError::Invalid(ref e) if e.code() == "unknown_entity"));
@@ -126,6 +121,7 @@ async fn acknowledged_mutations_leave_the_outbox_and_pending_ones_survive_a_pull
             seq: 100,
             record: Record::Criterion(rec),
             clocks: [("title".to_owned(), far_future)].into(),
+            deleted: false,
         }],
         cursor: 100,
         more: false,

@@ -5,8 +5,8 @@
 //! for weeks and still sync) until revoked. The `Auth` extractor resolves the bearer token to
 //! the account's `Principal` on every request.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -14,9 +14,9 @@ use sha2::{Digest, Sha256};
 use shared::access::Principal;
 use uuid::Uuid;
 
+use crate::AppState;
 use crate::error::ApiError;
 use crate::store::{Store, now_ms};
-use crate::AppState;
 
 /// How long a token stays valid after its last use: 60 days.
 pub const TOKEN_TTL_MS: i64 = 60 * 24 * 3600 * 1000;
@@ -34,10 +34,12 @@ fn random<const N: usize>() -> Result<[u8; N], ApiError> {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// SHA-256 of a token or normalised code, in hex: what the database keeps.
@@ -77,8 +79,8 @@ pub fn normalise_code(code: &str) -> String {
 
 /// An argon2id hash (PHC string) of `password`. Slow on purpose: run it off the async pool.
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    let salt = SaltString::encode_b64(&random::<16>()?)
-        .map_err(|_| ApiError::Unavailable("salt"))?;
+    let salt =
+        SaltString::encode_b64(&random::<16>()?).map_err(|_| ApiError::Unavailable("salt"))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -118,7 +120,9 @@ pub struct Auth {
 fn bearer(parts: &Parts) -> Option<String> {
     if let Some(h) = parts.headers.get(header::AUTHORIZATION) {
         let v = h.to_str().ok()?;
-        let t = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))?;
+        let t = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))?;
         return Some(t.trim().to_owned());
     }
     // EventSource cannot send headers: live events take the token from the query.
@@ -181,7 +185,10 @@ mod tests {
         assert!(!verify_password("x", "not a hash"));
         let c = new_code().expect("code");
         assert_eq!(c.len(), 9);
-        assert_eq!(normalise_code(&c.to_lowercase().replace('-', " ")), c.replace('-', ""));
+        assert_eq!(
+            normalise_code(&c.to_lowercase().replace('-', " ")),
+            c.replace('-', "")
+        );
         let (t, th) = new_token().expect("token");
         assert_eq!(t.len(), 64);
         assert_eq!(hash_secret(&t), th);

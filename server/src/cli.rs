@@ -3,11 +3,11 @@
 //! device's, as an administrator, so they pass the same rules and land in the audit log.
 
 use serde::Deserialize;
+use shared::Record;
 use shared::access::{Grant, Principal};
 use shared::hlc::Hlc;
 use shared::mutation::{Mutation, Op};
 use shared::protocol::OutcomeStatus;
-use shared::Record;
 use uuid::Uuid;
 
 use crate::auth;
@@ -76,7 +76,9 @@ pub async fn create_account<S: Store>(
 ) -> Result<Uuid, CliError> {
     let username = username.trim();
     if username.is_empty() || username.len() > 100 {
-        return Err(CliError::Refused("a username needs 1 to 100 characters".into()));
+        return Err(CliError::Refused(
+            "a username needs 1 to 100 characters".into(),
+        ));
     }
     auth::check_new_password(password).map_err(CliError::Refused)?;
     let hash = auth::hash_password(password).map_err(|e| CliError::Refused(e.to_string()))?;
@@ -84,7 +86,12 @@ pub async fn create_account<S: Store>(
     let row = AccountRow {
         id,
         username: username.to_owned(),
-        name: if name.trim().is_empty() { username } else { name.trim() }.to_owned(),
+        name: if name.trim().is_empty() {
+            username
+        } else {
+            name.trim()
+        }
+        .to_owned(),
         password_hash: Some(hash),
         admin,
     };

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use axum::Router;
 use tokio::net::TcpListener;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 pub use config::Limits;
 pub use store::{PgStore, SqliteStore, Store, StoreError};
@@ -54,7 +54,18 @@ pub async fn launch(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let (tx, rx) = watch::channel(false);
+    // Live-event streams never end by themselves; this tells them to, or the graceful
+    // shutdown would wait for them forever.
+    let app = app.layer(axum::Extension(Closing(rx)));
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        })
         .await
 }
+
+/// Turns true when the server starts shutting down.
+#[derive(Clone, Debug)]
+pub struct Closing(pub watch::Receiver<bool>);

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use thidua_server::store::Backend;
 use shared::access::{Grant, Role};
+use thidua_server::store::Backend;
 use thidua_server::{Limits, PgStore, SqliteStore, Store, app, cli, launch};
 use tokio::net::TcpListener;
 
@@ -192,7 +192,9 @@ async fn import(args: ImportArgs) -> Result<(), String> {
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| format!("reading {}: {e}", args.file.display()))?;
     with_store!(&args.db.database_url, |store| {
-        let done = cli::import(&store, &text).await.map_err(|e| e.to_string())?;
+        let done = cli::import(&store, &text)
+            .await
+            .map_err(|e| e.to_string())?;
         println!(
             "imported {} record(s) and {} account(s)",
             done.records, done.accounts
@@ -229,9 +231,15 @@ async fn seed_demo<S: Store>(store: &S) -> Result<(), String> {
         .set_grant(id, &grant(Role::Secretary, None))
         .await
         .map_err(|e| e.to_string())?;
-    let id = cli::create_account(store, "maychieu", "Màn hình hội trường", DEMO_PASSWORD, false)
-        .await
-        .map_err(fail)?;
+    let id = cli::create_account(
+        store,
+        "maychieu",
+        "Màn hình hội trường",
+        DEMO_PASSWORD,
+        false,
+    )
+    .await
+    .map_err(fail)?;
     store
         .set_grant(id, &grant(Role::Observer, None))
         .await

@@ -5,8 +5,10 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use shared::access::{Grant, Role};
 use shared::demo;
-use thidua_server::{Limits, SqliteStore, Store, app};
+use thidua_server::store::AccountRow;
+use thidua_server::{Limits, SqliteStore, Store, app, auth};
 use tower::ServiceExt;
 use uuid::Uuid;
 
@@ -21,11 +23,62 @@ async fn fixture(limits: Limits) -> Fixture {
     let url = format!("sqlite://{}/t.db", dir.path().display());
     let store = SqliteStore::connect(&url).await.expect("connect");
     assert!(store.seed_if_empty(&demo::records()).await.expect("seed"));
+    let secretary = Grant {
+        block_id: demo::BLOCK_ID,
+        role: Role::Secretary,
+        unit: None,
+    };
+    add_token(
+        &store,
+        SECRETARY_TOKEN,
+        Some(secretary),
+        false,
+        i64::MAX / 2,
+    )
+    .await;
     Fixture {
         app: app(store.clone(), limits, None),
         store,
         _dir: dir,
     }
+}
+
+/// The fixture's secretary of the demo block, on device 9.
+const SECRETARY_TOKEN: &str = "fixture-secretary-token";
+
+/// An account with `grant` (or admin) and a known token on device 9.
+async fn add_token(
+    store: &SqliteStore,
+    token: &str,
+    grant: Option<Grant>,
+    admin: bool,
+    expires_ms: i64,
+) -> Uuid {
+    let id = Uuid::now_v7();
+    store
+        .create_account(&AccountRow {
+            id,
+            username: format!("u-{id}"),
+            name: "Người thử".into(),
+            password_hash: None,
+            admin,
+        })
+        .await
+        .expect("account");
+    if let Some(g) = grant {
+        store.set_grant(id, &g).await.expect("grant");
+    }
+    store
+        .insert_token(
+            &auth::hash_secret(token),
+            id,
+            Uuid::from_u128(9),
+            "thử",
+            expires_ms,
+        )
+        .await
+        .expect("token");
+    id
 }
 
 async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Value) {
@@ -38,8 +91,13 @@ async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Value) {
 }
 
 fn post_json(body: impl Into<Body>) -> Request<Body> {
-    Request::post("/api/v1/sync")
+    post_as(SECRETARY_TOKEN, "/api/v1/sync", body)
+}
+
+fn post_as(token: &str, path: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post(path)
         .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .body(body.into())
         .expect("request")
 }
@@ -52,13 +110,13 @@ fn rename(mutation: Uuid, criterion: Uuid, title: &str, ms: u64) -> Value {
     json!({
         "id": mutation,
         "hlc": {"ms": ms, "counter": 0, "node": Uuid::from_u128(9)},
-        "op": {"type": "set_criterion_title", "criterion_id": criterion, "title": title}
+        "op": {"type": "update", "id": criterion, "fields": {"title": title}}
     })
 }
 
 fn sync_body(cursor: u64, mutations: Vec<Value>) -> String {
     json!({
-        "protocol": {"major": 1, "minor": 0},
+        "protocol": {"major": 2, "minor": 0},
         "device_id": Uuid::from_u128(9),
         "cursor": cursor,
         "mutations": mutations,
@@ -82,7 +140,7 @@ async fn health_reports_the_protocol_version() {
     let (status, body) = send(&f.app, req).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "ok");
-    assert_eq!(body["protocol"]["major"], 1);
+    assert_eq!(body["protocol"]["major"], 2);
 }
 
 #[tokio::test]
@@ -93,7 +151,7 @@ async fn pull_pages_through_the_demo_data() {
     let mut seen = 0;
     loop {
         let body = json!({
-            "protocol": {"major": 1, "minor": 0}, "device_id": Uuid::nil(),
+            "protocol": {"major": 2, "minor": 0}, "device_id": Uuid::from_u128(9),
             "cursor": cursor, "limit": 10
         });
         let (status, page) = send(&f.app, post_json(body.to_string())).await;
@@ -152,8 +210,8 @@ async fn malformed_json_is_400_and_writes_nothing() {
     for body in [
         "{not json".to_owned(),
         sync_body(0, vec![rename(Uuid::from_u128(1), first_criterion(), "x", 1)])[..60].to_owned(),
-        json!({"protocol": {"major": 1, "minor": 0}, "device_id": "nope", "cursor": 0}).to_string(),
-        json!({"protocol": {"major": 1, "minor": 0}, "device_id": Uuid::nil(), "cursor": 0, "extra": 1}).to_string(),
+        json!({"protocol": {"major": 2, "minor": 0}, "device_id": "nope", "cursor": 0}).to_string(),
+        json!({"protocol": {"major": 2, "minor": 0}, "device_id": Uuid::nil(), "cursor": 0, "extra": 1}).to_string(),
         json!({"device_id": Uuid::nil(), "cursor": 0}).to_string(),
     ] {
         let (status, res) = send(&f.app, post_json(body.clone())).await;
@@ -170,6 +228,7 @@ async fn wrong_content_type_is_415() {
     let f = fixture(Limits::default()).await;
     let req = Request::post("/api/v1/sync")
         .header(header::CONTENT_TYPE, "text/plain")
+        .header(header::AUTHORIZATION, format!("Bearer {SECRETARY_TOKEN}"))
         .body(Body::from(sync_body(0, vec![])))
         .expect("req");
     let (status, res) = send(&f.app, req).await;
@@ -181,9 +240,9 @@ async fn wrong_content_type_is_415() {
 async fn unknown_protocol_major_is_refused() {
     let f = fixture(Limits::default()).await;
     let body = json!({
-        "protocol": {"major": 2, "minor": 0}, "device_id": Uuid::nil(), "cursor": 0,
+        "protocol": {"major": 3, "minor": 0}, "device_id": Uuid::from_u128(9), "cursor": 0,
         "mutations": [rename(Uuid::from_u128(1), first_criterion(), "Không được ghi", 1)],
-        "new_field_of_v2": true
+        "new_field_of_v3": true
     });
     let before = title_and_seq(&f.store, first_criterion()).await;
     let (status, res) = send(&f.app, post_json(body.to_string())).await;
@@ -231,58 +290,356 @@ async fn too_many_mutations_is_413() {
 }
 
 #[tokio::test]
-async fn unknown_entity_rejects_the_batch_and_writes_nothing() {
+async fn a_rejected_mutation_writes_nothing_and_the_rest_applies() {
     let f = fixture(Limits::default()).await;
-    let before = title_and_seq(&f.store, first_criterion()).await;
     let good = Uuid::from_u128(0x1);
     let bad = Uuid::from_u128(0x2);
     let ghost = Uuid::from_u128(0xdead);
     let body = sync_body(
         0,
         vec![
-            rename(good, first_criterion(), "Hợp lệ", 1),
-            rename(bad, ghost, "Không tồn tại", 2),
+            rename(bad, ghost, "Không tồn tại", 1),
+            rename(good, first_criterion(), "Hợp lệ", 2),
         ],
     );
-    let (status, res) = send(&f.app, post_json(body)).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{res}");
-    assert_eq!(res["code"], "mutation_rejected");
-    let rejected = res["rejected"].as_array().expect("rejected");
-    assert_eq!(rejected.len(), 1);
-    assert_eq!(rejected[0]["mutation_id"], json!(bad));
-    assert_eq!(rejected[0]["code"], "unknown_entity");
-    assert!(
-        rejected[0]["message_vi"]
-            .as_str()
-            .expect("vi")
-            .contains("tiêu chí")
-    );
-    // The valid mutation of the same batch was rolled back too, and can be pushed again.
-    assert_eq!(title_and_seq(&f.store, first_criterion()).await, before);
-    let (status, res) = send(
-        &f.app,
-        post_json(sync_body(
-            0,
-            vec![rename(good, first_criterion(), "Hợp lệ", 1)],
-        )),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(res["outcomes"][0]["status"], "applied");
+    let (status, res) = send(&f.app, post_json(body.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let o = &res["outcomes"];
+    assert_eq!(o[0]["status"], "rejected");
+    assert_eq!(o[0]["code"], "unknown_entity");
+    assert!(!o[0]["message_vi"].as_str().expect("vi").is_empty());
+    assert_eq!(o[1]["status"], "applied");
+    assert_eq!(title_and_seq(&f.store, first_criterion()).await.0, "Hợp lệ");
+    // Pushed again: the refusal stands, the applied one is a duplicate.
+    let (_, res) = send(&f.app, post_json(body)).await;
+    assert_eq!(res["outcomes"][0]["code"], "unknown_entity");
+    assert_eq!(res["outcomes"][1]["status"], "duplicate");
 }
 
 #[tokio::test]
 async fn invalid_values_and_wrong_kinds_are_rejected() {
     let f = fixture(Limits::default()).await;
+    let before = title_and_seq(&f.store, first_criterion()).await;
     let cases = [
-        (first_criterion(), "   ", "empty_text"),
-        (demo::BLOCK_ID, "Khối", "wrong_entity_kind"),
+        (first_criterion(), json!({"title": "   "}), "empty_text"),
+        (demo::BLOCK_ID, json!({"title": "Khối"}), "read_only_field"),
+        (
+            first_criterion(),
+            json!({"max_points": "mười"}),
+            "invalid_field",
+        ),
+        (
+            first_criterion(),
+            json!({"max_points": "-5"}),
+            "invalid_max_points",
+        ),
+        (first_criterion(), json!({"kind": 7}), "invalid_field"),
+        (
+            first_criterion(),
+            json!({"content_id": Uuid::nil()}),
+            "read_only_field",
+        ),
     ];
-    for (target, title, code) in cases {
-        let body = sync_body(0, vec![rename(Uuid::from_u128(0x77), target, title, 1)]);
-        let (status, res) = send(&f.app, post_json(body)).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(res["rejected"][0]["code"], code);
+    for (i, (target, fields, code)) in cases.into_iter().enumerate() {
+        let m = json!({
+            "id": Uuid::from_u128(0x70 + i as u128),
+            "hlc": {"ms": 1, "counter": 0, "node": Uuid::from_u128(9)},
+            "op": {"type": "update", "id": target, "fields": fields}
+        });
+        let (status, res) = send(&f.app, post_json(sync_body(0, vec![m]))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(res["outcomes"][0]["code"], code, "{fields}: {res}");
+    }
+    assert_eq!(title_and_seq(&f.store, first_criterion()).await, before);
+}
+
+#[tokio::test]
+async fn tokens_are_required_and_checked() {
+    let f = fixture(Limits::default()).await;
+    let body = sync_body(0, vec![]);
+    let bare = Request::post("/api/v1/sync")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.clone()))
+        .expect("req");
+    let (status, res) = send(&f.app, bare).await;
+    assert_eq!(
+        (status, res["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    for token in ["wrong", "", &"x".repeat(500)] {
+        let (status, _) = send(&f.app, post_as(token, "/api/v1/sync", body.clone())).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token}");
+    }
+    // Expired.
+    add_token(&f.store, "expired-token", None, false, 1).await;
+    let (status, res) = send(
+        &f.app,
+        post_as("expired-token", "/api/v1/sync", body.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(res["message"].as_str().expect("msg").contains("expired"));
+    // Revoked by signing out.
+    add_token(&f.store, "soon-revoked", None, false, i64::MAX / 2).await;
+    let (status, _) = send(
+        &f.app,
+        post_as("soon-revoked", "/api/v1/sync", body.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let out = f
+        .app
+        .clone()
+        .oneshot(post_as(
+            "soon-revoked",
+            "/api/v1/auth/logout",
+            Body::empty(),
+        ))
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let (status, res) = send(
+        &f.app,
+        post_as("soon-revoked", "/api/v1/sync", body.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(res["message"].as_str().expect("msg").contains("revoked"));
+    // A token used from another device id is refused.
+    let other_device = json!({"protocol": {"major": 2, "minor": 0}, "device_id": Uuid::from_u128(10), "cursor": 0});
+    let (status, res) = send(&f.app, post_json(other_device.to_string())).await;
+    assert_eq!(
+        (status, res["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("malformed_request"))
+    );
+}
+
+#[tokio::test]
+async fn password_login_join_codes_and_rights() {
+    let f = fixture(Limits::default()).await;
+    thidua_server::cli::create_account(&f.store, "thuky2", "Thư ký", "mật-khẩu-đủ-dài", false)
+        .await
+        .expect("account");
+    let login = |password: &str| {
+        json!({"username": "thuky2", "password": password, "device_id": Uuid::from_u128(42)})
+            .to_string()
+    };
+    let (status, res) = send(
+        &f.app,
+        post_as("", "/api/v1/auth/login", login("sai mật khẩu")),
+    )
+    .await;
+    assert_eq!(
+        (status, res["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let (status, res) = send(
+        &f.app,
+        post_as("", "/api/v1/auth/login", login("mật-khẩu-đủ-dài")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let token = res["token"].as_str().expect("token").to_owned();
+    let me = Request::get("/api/v1/auth/me")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("req");
+    let (status, me) = send(&f.app, me).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["grants"], json!([]), "no role yet");
+    // No role: the account pulls units only, and may not issue codes.
+    let pull = json!({"protocol": {"major": 2, "minor": 0}, "device_id": Uuid::from_u128(42), "cursor": 0});
+    let (_, page) = send(&f.app, post_as(&token, "/api/v1/sync", pull.to_string())).await;
+    let changes = page["changes"].as_array().expect("changes");
+    assert!(
+        changes.iter().all(|c| c["record"]["type"] == "unit"),
+        "{page}"
+    );
+    let code_req = |unit: Value| {
+        json!({"block_id": demo::BLOCK_ID, "role": "delegate", "unit": unit}).to_string()
+    };
+    let (status, _) = send(
+        &f.app,
+        post_as(&token, "/api/v1/join-codes", code_req(json!(demo::id(3)))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // The secretary issues a code for unit 3; a non-member unit is refused.
+    let (status, _) = send(
+        &f.app,
+        post_as(
+            SECRETARY_TOKEN,
+            "/api/v1/join-codes",
+            code_req(json!(Uuid::nil())),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, res) = send(
+        &f.app,
+        post_as(
+            SECRETARY_TOKEN,
+            "/api/v1/join-codes",
+            code_req(json!(demo::id(3))),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{res}");
+    let code = res["code"].as_str().expect("code").to_owned();
+    let join = |code: &str| {
+        json!({"code": code, "device_id": Uuid::from_u128(77), "device_name": "Máy tính bảng 3"})
+            .to_string()
+    };
+    // Typed in lower case with a space: still the code.
+    let typed = code.to_lowercase().replace('-', " ");
+    let (status, res) = send(&f.app, post_as("", "/api/v1/auth/join", join(&typed))).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["principal"]["grants"][0]["role"], "delegate");
+    assert_eq!(res["principal"]["grants"][0]["unit"], json!(demo::id(3)));
+    let (status, res) = send(&f.app, post_as("", "/api/v1/auth/join", join(&code))).await;
+    assert_eq!(
+        (status, res["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_code")),
+        "single use"
+    );
+}
+
+#[tokio::test]
+async fn audit_log_is_for_the_secretary_and_exports_csv() {
+    let f = fixture(Limits::default()).await;
+    let body = sync_body(
+        0,
+        vec![rename(
+            Uuid::from_u128(5),
+            first_criterion(),
+            "Tiêu chí, có dấu phẩy",
+            3,
+        )],
+    );
+    let (status, _) = send(&f.app, post_json(body)).await;
+    assert_eq!(status, StatusCode::OK);
+    let path = format!("/api/v1/blocks/{}/audit.csv", demo::BLOCK_ID);
+    let get = |token: &str| {
+        Request::get(path.as_str())
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("req")
+    };
+    let res = f
+        .app
+        .clone()
+        .oneshot(get(SECRETARY_TOKEN))
+        .await
+        .expect("csv");
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = String::from_utf8(
+        res.into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec(),
+    )
+    .expect("utf8");
+    assert!(text.starts_with('\u{feff}'));
+    let lines: Vec<&str> = text.trim_end().split("\r\n").collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[1].contains("update") && lines[1].contains("Tiêu chí, có dấu phẩy"),
+        "{}",
+        lines[1]
+    );
+    let delegate = Grant {
+        block_id: demo::BLOCK_ID,
+        role: Role::Delegate,
+        unit: Some(demo::id(1)),
+    };
+    add_token(
+        &f.store,
+        "delegate-token",
+        Some(delegate),
+        false,
+        i64::MAX / 2,
+    )
+    .await;
+    let res = f
+        .app
+        .clone()
+        .oneshot(get("delegate-token"))
+        .await
+        .expect("csv");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn ballot_papers_are_stored_without_voters() {
+    let f = fixture(Limits::default()).await;
+    let url = format!("sqlite://{}/t.db", f._dir.path().display());
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("pool");
+    let cols: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM pragma_table_info('votes') ORDER BY cid")
+            .fetch_all(&pool)
+            .await
+            .expect("columns");
+    assert_eq!(cols, ["id", "ballot_id", "paper"]);
+    let cols: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM pragma_table_info('receipts') ORDER BY cid")
+            .fetch_all(&pool)
+            .await
+            .expect("columns");
+    assert_eq!(cols, ["ballot_id", "voter"]);
+    let without_rowid: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('votes', 'receipts') AND sql LIKE '%WITHOUT ROWID%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("schema");
+    assert_eq!(
+        without_rowid, 2,
+        "no insertion order to line papers up with receipts"
+    );
+}
+
+#[tokio::test]
+async fn every_documented_operation_exists() {
+    let f = fixture(Limits::default()).await;
+    let spec = thidua_server::openapi();
+    let (status, served) = send(
+        &f.app,
+        Request::get("/api/v1/openapi.json")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(served, spec);
+    let paths = spec["paths"].as_object().expect("paths");
+    assert_eq!(paths.len(), 11);
+    for (path, ops) in paths {
+        for (method, _) in ops.as_object().expect("ops") {
+            let uri = format!(
+                "/api/v1{}",
+                path.replace("{block_id}", &demo::BLOCK_ID.to_string())
+            );
+            let req = Request::builder()
+                .method(method.to_uppercase().as_str())
+                .uri(&uri)
+                .header(header::AUTHORIZATION, "Bearer nobody")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{}"))
+                .expect("req");
+            let res = f.app.clone().oneshot(req).await.expect("res");
+            assert_ne!(
+                res.status(),
+                StatusCode::NOT_FOUND,
+                "{method} {path} is not routed"
+            );
+            assert_ne!(
+                res.status(),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}"
+            );
+        }
     }
 }
 
@@ -303,6 +660,7 @@ async fn a_full_pull_is_gzipped_when_the_client_accepts_it() {
     let req = Request::post("/api/v1/sync")
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::ACCEPT_ENCODING, "gzip")
+        .header(header::AUTHORIZATION, format!("Bearer {SECRETARY_TOKEN}"))
         .body(Body::from(sync_body(0, vec![])))
         .expect("req");
     let res = f.app.clone().oneshot(req).await.expect("response");

@@ -87,9 +87,9 @@ impl Principal {
 
     /// Whether the account acts for `unit` in `block` (its delegate).
     pub fn acts_for(&self, block: Uuid, unit: Uuid) -> bool {
-        self.grants.iter().any(|g| {
-            g.block_id == block && g.role == Role::Delegate && g.unit == Some(unit)
-        })
+        self.grants
+            .iter()
+            .any(|g| g.block_id == block && g.role == Role::Delegate && g.unit == Some(unit))
     }
 
     /// The unit the account is a delegate of in `block`, if any.
@@ -149,6 +149,9 @@ mod tests {
             ..Principal::default()
         };
         assert!(admin.manages(b1) && admin.can_read(Some(b2)));
-        assert!(!admin.acts_for(b1, u), "an admin never votes or scores for a unit");
+        assert!(
+            !admin.acts_for(b1, u),
+            "an admin never votes or scores for a unit"
+        );
     }
 }

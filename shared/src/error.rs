@@ -425,9 +425,7 @@ impl DomainError {
             E::ReadOnlyField { field } => format!("Không thể thay đổi trường '{field}'"),
             E::InvalidField { reason } => format!("Giá trị không hợp lệ: {reason}"),
             E::AlreadyExists { id } => format!("Bản ghi {id} đã tồn tại"),
-            E::SheetSubmitted => {
-                "Phiếu chấm đã nộp; hãy đề nghị thư ký điều chỉnh".to_owned()
-            }
+            E::SheetSubmitted => "Phiếu chấm đã nộp; hãy đề nghị thư ký điều chỉnh".to_owned(),
             E::RoundNotLocked => {
                 "Chỉ điều chỉnh điểm khi vòng chấm đã khóa; vòng này đang mở".to_owned()
             }

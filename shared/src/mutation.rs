@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::ballot::BallotPaper;
 use crate::error::DomainError;
 use crate::hlc::Hlc;
-use crate::ballot::BallotPaper;
 use crate::model::Record;
 use crate::sheet::CellValue;
 
@@ -197,6 +197,7 @@ pub fn merge_fields(
         if clocks.get(field).is_some_and(|c| hlc <= *c) {
             continue;
         }
+        let value = &trimmed(value);
         let before = obj
             .insert(field.clone(), value.clone())
             .unwrap_or(serde_json::Value::Null);
@@ -205,10 +206,11 @@ pub fn merge_fields(
         clocks.insert(field.clone(), hlc);
     }
     let won = !new.is_empty();
-    let merged: Record = serde_json::from_value(serde_json::Value::Object(obj))
-        .map_err(|e| DomainError::InvalidField {
+    let merged: Record = serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| {
+        DomainError::InvalidField {
             reason: e.to_string(),
-        })?;
+        }
+    })?;
     Ok(Merged {
         record: merged,
         clocks,
@@ -271,6 +273,26 @@ pub fn apply(
         }),
         _ => Err(unknown()),
     }
+}
+
+/// Text values lose surrounding whitespace, so "  Tiêu chí " and "Tiêu chí" are one title.
+fn trimmed(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::String(s) if s.trim().len() != s.len() => {
+            serde_json::Value::String(s.trim().to_owned())
+        }
+        other => other.clone(),
+    }
+}
+
+/// A record with every top-level text field trimmed.
+pub fn normalised(record: &Record) -> Record {
+    let Ok(serde_json::Value::Object(obj)) = serde_json::to_value(record) else {
+        return record.clone();
+    };
+    let obj: serde_json::Map<String, serde_json::Value> =
+        obj.iter().map(|(k, v)| (k.clone(), trimmed(v))).collect();
+    serde_json::from_value(serde_json::Value::Object(obj)).unwrap_or_else(|_| record.clone())
 }
 
 /// Every editable field of a new record stamped with its creation stamp.

@@ -269,6 +269,7 @@ impl World {
         record: &Record,
         who: &Principal,
     ) -> Result<Applied, DomainError> {
+        let record = &mutation::normalised(record);
         if let Some(e) = self.get(record.id()) {
             if e.deleted {
                 return Err(DomainError::AlreadyExists { id: record.id() });
@@ -697,7 +698,10 @@ impl World {
         }
         if before.status != c.status {
             covenant::move_to(before, c.status)?;
-            if matches!(c.status, CovenantStatus::Circulated | CovenantStatus::Agreed) {
+            if matches!(
+                c.status,
+                CovenantStatus::Circulated | CovenantStatus::Agreed
+            ) {
                 // A covenant goes out only when it adds up.
                 let mut doc = self.covenant_doc(c.id)?;
                 doc.covenant = c.clone();
@@ -861,10 +865,10 @@ fn write(m: Merged) -> Write {
 }
 
 fn first_problem(problems: Vec<covenant::Problem>) -> DomainError {
-    problems
-        .into_iter()
-        .next()
-        .map_or(DomainError::InvalidField {
+    problems.into_iter().next().map_or(
+        DomainError::InvalidField {
             reason: "the covenant is invalid".into(),
-        }, |p| p.error)
+        },
+        |p| p.error,
+    )
 }

@@ -68,7 +68,7 @@ async function startServer(port) {
       const res = await fetch(`http://127.0.0.1:${port}/api/v1/health`);
       if (res.ok) {
         const body = await res.json();
-        assert.equal(body.protocol.major, 1);
+        assert.equal(body.protocol.major, 2);
         return proc;
       }
     } catch {
@@ -86,17 +86,29 @@ async function stopServer(proc) {
   await once(proc, 'exit');
 }
 
+// The demo's secretary (scripts/run seeds it; thidua-server --seed-demo).
+const USERNAME = 'thuky';
+const PASSWORD = 'thidua-demo-2026';
+const PROBE_DEVICE = '01900000-0000-7000-8000-00000000e2e0';
+
 // The criterion's title as the server has it, read through the sync API like a new device.
 async function serverTitle(port) {
+  const login = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: USERNAME, password: PASSWORD, device_id: PROBE_DEVICE }),
+  });
+  assert.equal(login.status, 200);
+  const { token } = await login.json();
   let cursor = 0;
   let title;
   for (;;) {
     const res = await fetch(`http://127.0.0.1:${port}/api/v1/sync`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({
-        protocol: { major: 1, minor: 0 },
-        device_id: '01900000-0000-7000-8000-00000000e2e0',
+        protocol: { major: 2, minor: 0 },
+        device_id: PROBE_DEVICE,
         cursor,
         limit: 1000,
       }),
@@ -144,8 +156,15 @@ test('thin path: offline edit survives a reload and reaches the server', async (
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
 
-  // 1. The app syncs the demo block into IndexedDB and shows its covenant.
+  // 1. The secretary signs in; the app syncs the demo block into IndexedDB and shows its
+  //    covenant. A wrong password is refused in words first.
   await page.goto(base);
+  await page.getByLabel('Tên đăng nhập').fill(USERNAME);
+  await page.getByLabel('Mật khẩu').fill('sai mật khẩu');
+  await page.getByRole('button', { name: 'Đăng nhập' }).click();
+  await page.getByTestId('signin-error').waitFor();
+  await page.getByLabel('Mật khẩu').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Đăng nhập' }).click();
   await assertText(row(page).getByTestId('criterion-title'), OLD_TITLE);
   await page.getByText('Giao ước thi đua năm 2026').waitFor();
   await page.getByText('Tổng Liên đoàn Lao động Việt Nam').waitFor();

@@ -10,11 +10,13 @@ use shared::{Hlc, Record};
 use thidua_server::SqliteStore;
 use thidua_server::Store;
 use thidua_tests::TestServer;
+use thidua_tests::script;
 use uuid::Uuid;
 
 /// A device as the app is one: local records, an outbox, a cursor and a clock.
 struct Device {
     id: Uuid,
+    token: String,
     hlc: Hlc,
     cursor: u64,
     records: BTreeMap<Uuid, Record>,
@@ -22,10 +24,11 @@ struct Device {
 }
 
 impl Device {
-    fn new(n: u128) -> Device {
-        let id = Uuid::from_u128(0xD000 + n);
+    async fn new(store: &SqliteStore) -> Device {
+        let (token, id) = script::token(store, &script::secretary()).await;
         Device {
             id,
+            token,
             hlc: Hlc::zero(id),
             cursor: 0,
             records: BTreeMap::new(),
@@ -38,10 +41,7 @@ impl Device {
         let m = Mutation {
             id: Uuid::now_v7(),
             hlc: self.hlc,
-            op: Op::SetCriterionTitle {
-                criterion_id: criterion,
-                title: title.into(),
-            },
+            op: Op::set(criterion, "title", serde_json::json!(title)),
         };
         let applied = mutation::apply(&m, self.records.get(&criterion), &FieldClocks::new())
             .expect("valid edit");
@@ -63,6 +63,7 @@ impl Device {
             for _ in 0..times {
                 let r = http
                     .post(server.url("/api/v1/sync"))
+                    .bearer_auth(&self.token)
                     .json(&req)
                     .send()
                     .await
@@ -96,7 +97,10 @@ async fn devices_converge_through_a_real_server() {
     store.seed_if_empty(&demo::records()).await.expect("seed");
     let server = TestServer::start(store.clone()).await;
     let http = reqwest::Client::new();
-    let mut devices: Vec<Device> = (0..4).map(Device::new).collect();
+    let mut devices = Vec::new();
+    for _ in 0..4 {
+        devices.push(Device::new(&store).await);
+    }
     for d in &mut devices {
         d.sync(&http, &server, false).await;
         assert_eq!(d.records.len(), demo::records().len());
@@ -155,4 +159,67 @@ async fn assert_all_hold(store: &SqliteStore, devices: &[Device], criterion: Uui
             d.id
         );
     }
+}
+
+/// A projector's event stream hears of a push within 2 seconds; an account without a role
+/// in the block hears nothing of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_events_announce_a_sync_within_two_seconds() {
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::connect(&format!("sqlite://{}/t.db", dir.path().display()))
+        .await
+        .expect("store");
+    store.seed_if_empty(&demo::records()).await.expect("seed");
+    let server = TestServer::start(store.clone()).await;
+    let http = reqwest::Client::new();
+    let observer = script::principal(Some(shared::access::Role::Observer), None, false);
+    let (projector, _) = script::token(&store, &observer).await;
+    let outsider = script::principal(None, None, false);
+    let (outsider, _) = script::token(&store, &outsider).await;
+    let open = |token: String| {
+        let http = http.clone();
+        let url = server.url(&format!("/api/v1/events?access_token={token}"));
+        async move {
+            let res = http.get(url).send().await.expect("events");
+            assert_eq!(res.status(), 200);
+            res
+        }
+    };
+    let mut watching = open(projector).await;
+    let mut other = open(outsider).await;
+    // Both streams start with `ready`.
+    for res in [&mut watching, &mut other] {
+        let first = res.chunk().await.expect("chunk").expect("ready");
+        assert!(String::from_utf8_lossy(&first).contains("event: ready"));
+    }
+    let mut d = Device::new(&store).await;
+    d.sync(&http, &server, false).await;
+    d.edit(1_000, demo::id(1000), "Tiêu chí sửa khi máy chiếu đang xem");
+    let pushed = Instant::now();
+    d.sync(&http, &server, false).await;
+    let chunk = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            let c = watching.chunk().await.expect("chunk").expect("open");
+            let text = String::from_utf8_lossy(&c).into_owned();
+            if text.contains("event: change") {
+                return text;
+            }
+        }
+    })
+    .await
+    .expect("an event within 2 s");
+    assert!(chunk.contains(&demo::BLOCK_ID.to_string()), "{chunk}");
+    println!("live event after {:?}", pushed.elapsed());
+    let quiet = tokio::time::timeout(Duration::from_millis(1500), other.chunk()).await;
+    match quiet {
+        Err(_) => {}
+        Ok(Ok(Some(c))) => assert!(
+            !String::from_utf8_lossy(&c).contains("event: change"),
+            "an outsider heard of the block"
+        ),
+        Ok(other) => panic!("{other:?}"),
+    }
+    server.stop().await;
 }

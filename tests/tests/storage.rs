@@ -33,13 +33,20 @@ fn code(o: &Outcome) -> &str {
 }
 
 fn rename(device: Uuid, ms: u64, title: &str) -> Mutation {
-    m(device, ms, Op::set(CRITERION, "title", serde_json::json!(title)))
+    m(
+        device,
+        ms,
+        Op::set(CRITERION, "title", serde_json::json!(title)),
+    )
 }
 
 async fn story<S: Store>(store: S) {
     let demo = demo::records();
     assert!(store.seed_if_empty(&demo).await.expect("seed"));
-    assert!(!store.seed_if_empty(&demo).await.expect("again"), "seeds once");
+    assert!(
+        !store.seed_if_empty(&demo).await.expect("again"),
+        "seeds once"
+    );
     let sec = script::secretary();
     let dev = Uuid::from_u128(0xA);
 
@@ -64,14 +71,23 @@ async fn story<S: Store>(store: S) {
 
     // Applied once; a retry is a duplicate; an older stamp does not overwrite.
     let a = rename(dev, 1_000, "Tiêu chí do thư ký sửa");
-    let out = store.push(&sec, dev, std::slice::from_ref(&a)).await.expect("push");
+    let out = store
+        .push(&sec, dev, std::slice::from_ref(&a))
+        .await
+        .expect("push");
     let OutcomeStatus::Applied { seq } = out[0].status else {
         panic!("expected applied: {out:?}")
     };
     assert_eq!(title(&store).await, ("Tiêu chí do thư ký sửa".into(), seq));
-    let again = store.push(&sec, dev, std::slice::from_ref(&a)).await.expect("retry");
+    let again = store
+        .push(&sec, dev, std::slice::from_ref(&a))
+        .await
+        .expect("retry");
     assert_eq!(again[0].status, OutcomeStatus::Duplicate);
-    store.push(&sec, dev, &[rename(dev, 500, "Cũ hơn")]).await.expect("older");
+    store
+        .push(&sec, dev, &[rename(dev, 500, "Cũ hơn")])
+        .await
+        .expect("older");
     assert_eq!(title(&store).await.0, "Tiêu chí do thư ký sửa");
     let page = store.pull(None, cursor, 100).await.expect("pull");
     assert!(page.changes.iter().any(|c| c.record.id() == CRITERION));
@@ -84,7 +100,11 @@ async fn story<S: Store>(store: S) {
             dev,
             &[
                 rename(dev, 2_000, "Đại biểu không được sửa"),
-                m(dev, 2_001, Op::set(Uuid::from_u128(0xdead), "title", "x".into())),
+                m(
+                    dev,
+                    2_001,
+                    Op::set(Uuid::from_u128(0xdead), "title", "x".into()),
+                ),
             ],
         )
         .await
@@ -96,7 +116,11 @@ async fn story<S: Store>(store: S) {
             &sec,
             dev,
             &[
-                m(dev, 2_002, Op::set(Uuid::from_u128(0xdead), "title", "x".into())),
+                m(
+                    dev,
+                    2_002,
+                    Op::set(Uuid::from_u128(0xdead), "title", "x".into()),
+                ),
                 rename(dev, 2_003, "Mới nhất"),
             ],
         )
@@ -114,7 +138,11 @@ async fn story<S: Store>(store: S) {
             dev,
             &[
                 m(dev, 3_000, script::covenant_status("agreed")),
-                m(dev, 3_001, script::round(round, Stage::SelfScoring, Assignment::AllScoreAll)),
+                m(
+                    dev,
+                    3_001,
+                    script::round(round, Stage::SelfScoring, Assignment::AllScoreAll),
+                ),
                 // Agreed: the covenant can no longer be edited.
                 rename(dev, 3_002, "Quá muộn"),
             ],
@@ -134,24 +162,51 @@ async fn story<S: Store>(store: S) {
             dev,
             &[
                 m(dev, 4_000, script::sheet(sheet, round, unit(1), unit(1))),
-                m(dev, 4_001, script::cell(cell, sheet, leaf, CellValue::Points(Points::whole(max)))),
-                m(dev, 4_002, script::cell(bad, sheet, leaf, CellValue::Points(Points::whole(max + 1)))),
+                m(
+                    dev,
+                    4_001,
+                    script::cell(cell, sheet, leaf, CellValue::Points(Points::whole(max))),
+                ),
+                m(
+                    dev,
+                    4_002,
+                    script::cell(bad, sheet, leaf, CellValue::Points(Points::whole(max + 1))),
+                ),
                 // A self round: unit 1 may not score unit 2.
-                m(dev, 4_003, script::sheet(Uuid::now_v7(), round, unit(1), unit(2))),
+                m(
+                    dev,
+                    4_003,
+                    script::sheet(Uuid::now_v7(), round, unit(1), unit(2)),
+                ),
             ],
         )
         .await
         .expect("push");
     let codes: Vec<&str> = out.iter().map(code).collect();
-    assert_eq!(codes, ["applied", "applied", "points_out_of_range", "wrong_scorer"]);
+    assert_eq!(
+        codes,
+        ["applied", "applied", "points_out_of_range", "wrong_scorer"]
+    );
     let out = store
-        .push(&d2, dev, &[m(dev, 4_100, Op::set(cell, "value", serde_json::json!({"points": "0"})))])
+        .push(
+            &d2,
+            dev,
+            &[m(
+                dev,
+                4_100,
+                Op::set(cell, "value", serde_json::json!({"points": "0"})),
+            )],
+        )
         .await
         .expect("push");
     assert_eq!(code(&out[0]), "forbidden", "someone else's sheet");
 
     // The same mutation retried on many connections at once is applied exactly once.
-    let fix = m(dev, 4_200, Op::set(cell, "note", "Có minh chứng số 12".into()));
+    let fix = m(
+        dev,
+        4_200,
+        Op::set(cell, "note", "Có minh chứng số 12".into()),
+    );
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let (s, p, fix) = (store.clone(), d1.clone(), fix.clone());
@@ -169,12 +224,19 @@ async fn story<S: Store>(store: S) {
 
     // Lock: late writes refused; a correction needs the secretary and a reason.
     let out = store
-        .push(&sec, dev, &[m(dev, 5_000, Op::set(round, "state", "locked".into()))])
+        .push(
+            &sec,
+            dev,
+            &[m(dev, 5_000, Op::set(round, "state", "locked".into()))],
+        )
         .await
         .expect("lock");
     assert_eq!(code(&out[0]), "applied");
     let late = m(dev, 5_001, Op::set(cell, "note", "muộn".into()));
-    assert_eq!(code(&store.push(&d1, dev, &[late]).await.expect("late")[0]), "round_locked");
+    assert_eq!(
+        code(&store.push(&d1, dev, &[late]).await.expect("late")[0]),
+        "round_locked"
+    );
     let correct = |reason: &str, ms| {
         m(
             dev,
@@ -186,23 +248,56 @@ async fn story<S: Store>(store: S) {
             },
         )
     };
-    assert_eq!(code(&store.push(&d1, dev, &[correct("x", 5_002)]).await.expect("c")[0]), "forbidden");
     assert_eq!(
-        code(&store.push(&sec, dev, &[correct("  ", 5_003)]).await.expect("c")[0]),
+        code(
+            &store
+                .push(&d1, dev, &[correct("x", 5_002)])
+                .await
+                .expect("c")[0]
+        ),
+        "forbidden"
+    );
+    assert_eq!(
+        code(
+            &store
+                .push(&sec, dev, &[correct("  ", 5_003)])
+                .await
+                .expect("c")[0]
+        ),
         "correction_needs_reason"
     );
     let reason = "Biên bản thẩm định số 7: thiếu minh chứng";
-    assert_eq!(code(&store.push(&sec, dev, &[correct(reason, 5_004)]).await.expect("c")[0]), "applied");
+    assert_eq!(
+        code(
+            &store
+                .push(&sec, dev, &[correct(reason, 5_004)])
+                .await
+                .expect("c")[0]
+        ),
+        "applied"
+    );
     match store.record(cell).await.expect("cell").0 {
         Record::ScoreCell(c) => assert_eq!(c.value, CellValue::Points(Points::whole(max - 1))),
         other => panic!("{other:?}"),
     }
     let audit = store.audit(BLOCK, 0, 10_000).await.expect("audit");
-    assert!(audit.iter().any(|a| a.op == "correct" && a.reason.as_deref() == Some(reason)));
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.op == "correct" && a.reason.as_deref() == Some(reason))
+    );
 
     // A secret ballot: votes counted once, concurrent double votes refused, papers apart.
     let ballot = Uuid::now_v7();
-    assert_eq!(code(&store.push(&sec, dev, &[m(dev, 6_000, script::ballot(ballot))]).await.expect("b")[0]), "applied");
+    assert_eq!(
+        code(
+            &store
+                .push(&sec, dev, &[m(dev, 6_000, script::ballot(ballot))])
+                .await
+                .expect("b")[0]
+        ),
+        "applied"
+    );
     let vote = |ms, option: u128| {
         m(
             dev,
@@ -215,8 +310,14 @@ async fn story<S: Store>(store: S) {
             },
         )
     };
-    assert_eq!(code(&store.push(&d1, dev, &[vote(6_001, 0xB1)]).await.expect("v")[0]), "applied");
-    assert_eq!(code(&store.push(&d1, dev, &[vote(6_002, 0xB2)]).await.expect("v")[0]), "already_voted");
+    assert_eq!(
+        code(&store.push(&d1, dev, &[vote(6_001, 0xB1)]).await.expect("v")[0]),
+        "applied"
+    );
+    assert_eq!(
+        code(&store.push(&d1, dev, &[vote(6_002, 0xB2)]).await.expect("v")[0]),
+        "already_voted"
+    );
     let mut tasks = Vec::new();
     for i in 0..8 {
         let (s, p, v) = (store.clone(), d2.clone(), vote(6_010 + i, 0xB1));
@@ -233,7 +334,15 @@ async fn story<S: Store>(store: S) {
     }
     assert_eq!(applied, 1, "one vote per delegate whatever the race");
     let observer = script::principal(Some(Role::Observer), None, false);
-    assert_eq!(code(&store.push(&observer, dev, &[vote(6_100, 0xB1)]).await.expect("v")[0]), "forbidden");
+    assert_eq!(
+        code(
+            &store
+                .push(&observer, dev, &[vote(6_100, 0xB1)])
+                .await
+                .expect("v")[0]
+        ),
+        "forbidden"
+    );
     match store.record(ballot).await.expect("ballot").0 {
         Record::Ballot(b) => {
             assert_eq!(b.voted, vec![unit(1), unit(2)]);
@@ -243,7 +352,10 @@ async fn story<S: Store>(store: S) {
     }
     assert_eq!(store.papers(ballot).await.expect("papers").len(), 2);
     let close = m(dev, 6_200, Op::set(ballot, "state", "closed".into()));
-    assert_eq!(code(&store.push(&sec, dev, &[close]).await.expect("close")[0]), "applied");
+    assert_eq!(
+        code(&store.push(&sec, dev, &[close]).await.expect("close")[0]),
+        "applied"
+    );
     match store.record(ballot).await.expect("ballot").0 {
         Record::Ballot(b) => {
             let r = b.result.expect("counted at closing");
@@ -253,7 +365,10 @@ async fn story<S: Store>(store: S) {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(code(&store.push(&d2, dev, &[vote(6_300, 0xB1)]).await.expect("v")[0]), "ballot_not_open");
+    assert_eq!(
+        code(&store.push(&d2, dev, &[vote(6_300, 0xB1)]).await.expect("v")[0]),
+        "ballot_not_open"
+    );
     // The audit log knows who voted, never what.
     let audit = store.audit(BLOCK, 0, 10_000).await.expect("audit");
     let votes: Vec<_> = audit.iter().filter(|a| a.op == "cast_vote").collect();

@@ -29,7 +29,9 @@ fn check(auth: &Auth, block: Uuid) -> Result<(), ApiError> {
     if auth.principal.manages(block) {
         Ok(())
     } else {
-        Err(ApiError::Forbidden("the audit log is for the block's secretary and admins"))
+        Err(ApiError::Forbidden(
+            "the audit log is for the block's secretary and admins",
+        ))
     }
 }
 

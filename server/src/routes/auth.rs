@@ -4,11 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
+use shared::Record;
 use shared::access::{Principal, Role};
 use shared::protocol::{
     JoinCodeRequest, JoinCodeResponse, JoinRequest, LoginRequest, TokenResponse,
 };
-use shared::Record;
 use uuid::Uuid;
 
 use crate::auth::{self, Auth, TOKEN_TTL_MS};
@@ -70,7 +70,13 @@ async fn issue<S: Store>(
     let now = now_ms();
     state
         .store
-        .insert_token(&hash, account, device, device_name.trim(), now + TOKEN_TTL_MS)
+        .insert_token(
+            &hash,
+            account,
+            device,
+            device_name.trim(),
+            now + TOKEN_TTL_MS,
+        )
         .await?;
     let principal = state.store.principal(account).await?;
     Ok(Json(TokenResponse {
@@ -153,7 +159,9 @@ pub(crate) async fn create_join_code<S: Store>(
 ) -> Result<(StatusCode, Json<JoinCodeResponse>), ApiError> {
     let req = body(req, state.limits.max_body_bytes)?;
     if !auth.principal.manages(req.block_id) {
-        return Err(ApiError::Forbidden("only the block's secretary issues join codes"));
+        return Err(ApiError::Forbidden(
+            "only the block's secretary issues join codes",
+        ));
     }
     let block = match state.store.record(req.block_id).await {
         Ok((Record::Block(b), _)) => b,

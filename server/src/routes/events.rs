@@ -9,14 +9,15 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::{AppState, Store};
+use crate::{AppState, Closing, Store};
 
 /// How often the stream looks at the database when no local push woke it.
 const POLL: Duration = Duration::from_secs(1);
@@ -25,6 +26,7 @@ struct Watch<S: Store> {
     store: S,
     auth: Auth,
     rx: broadcast::Receiver<()>,
+    closing: Option<watch::Receiver<bool>>,
     cursor: u64,
     pending: Vec<Event>,
 }
@@ -33,6 +35,7 @@ struct Watch<S: Store> {
 pub(crate) async fn events<S: Store>(
     State(state): State<AppState<S>>,
     auth: Auth,
+    closing: Option<Extension<Closing>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // A cursor past every sequence lists no block and returns the latest sequence.
     let (_, cursor) = state.store.changed_blocks(u64::MAX).await?;
@@ -40,6 +43,7 @@ pub(crate) async fn events<S: Store>(
         store: state.store.clone(),
         auth,
         rx: state.events.subscribe(),
+        closing: closing.map(|Extension(Closing(rx))| rx),
         cursor,
         pending: vec![Event::default().event("ready").data(cursor.to_string())],
     };
@@ -48,7 +52,16 @@ pub(crate) async fn events<S: Store>(
             if let Some(e) = w.pending.pop() {
                 return Some((Ok(e), w));
             }
+            let closing = async {
+                match w.closing.as_mut() {
+                    Some(c) => {
+                        let _ = c.wait_for(|closing| *closing).await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
             tokio::select! {
+                () = closing => return None,
                 r = w.rx.recv() => {
                     if matches!(r, Err(broadcast::error::RecvError::Closed)) {
                         return None;

@@ -49,17 +49,33 @@ fn block_param() -> Value {
 /// The document.
 pub fn spec() -> Value {
     let uuid = json!({"type": "string", "format": "uuid"});
-    let mut audit = op("The block's audit log (secretary, admin)", true, None, ("200", json!({
-        "description": "OK", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}
-    })));
+    let mut audit = op(
+        "The block's audit log (secretary, admin)",
+        true,
+        None,
+        (
+            "200",
+            json!({
+                "description": "OK", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}}
+            }),
+        ),
+    );
     audit["parameters"] = json!([
         {"name": "block_id", "in": "path", "required": true, "schema": uuid},
         {"name": "after", "in": "query", "schema": {"type": "integer", "format": "int64"}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 4294967295u64}}
     ]);
-    let mut audit_csv = op("The block's audit log as CSV", true, None, ("200", json!({
-        "description": "CSV, UTF-8 with BOM", "content": {"text/csv": {"schema": {"type": "string"}}}
-    })));
+    let mut audit_csv = op(
+        "The block's audit log as CSV",
+        true,
+        None,
+        (
+            "200",
+            json!({
+                "description": "CSV, UTF-8 with BOM", "content": {"text/csv": {"schema": {"type": "string"}}}
+            }),
+        ),
+    );
     audit_csv["parameters"] = block_param();
     json!({
         "openapi": "3.1.0",

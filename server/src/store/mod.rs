@@ -15,12 +15,12 @@ use std::future::Future;
 
 use std::collections::{HashMap, HashSet};
 
+use shared::Record;
 use shared::access::{Grant, Principal};
 use shared::ballot::BallotPaper;
 use shared::mutation::{FieldClocks, Mutation, Op};
 use shared::protocol::{Change, Outcome, OutcomeStatus};
 use shared::world::{Applied, Entry, World};
-use shared::Record;
 use uuid::Uuid;
 
 pub use postgres::PgStore;
@@ -244,6 +244,7 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Uses a join code once: creates `account` with the code's grant and its device token,
     /// all or nothing; `None` if the code is unknown, used or expired.
+    #[allow(clippy::too_many_arguments)]
     fn redeem_join_code(
         &self,
         code_hash: &str,
@@ -325,7 +326,8 @@ pub(crate) trait PushTx: Send {
         ids: &[Uuid],
     ) -> impl Future<Output = Result<HashSet<Uuid>, StoreError>> + Send;
     /// These records, deleted ones included.
-    fn load(&mut self, ids: &[Uuid]) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
+    fn load(&mut self, ids: &[Uuid])
+    -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
     /// Every record of these blocks except score cells.
     fn load_blocks(
         &mut self,

@@ -45,10 +45,7 @@ struct Tx<'c>(Transaction<'c, Postgres>);
 
 impl Tx<'_> {
     async fn entries(&mut self, sql: &str, ids: &[Uuid]) -> Result<Vec<Entry>, StoreError> {
-        let rows = sqlx::query(sql)
-            .bind(ids)
-            .fetch_all(&mut *self.0)
-            .await?;
+        let rows = sqlx::query(sql).bind(ids).fetch_all(&mut *self.0).await?;
         rows.iter()
             .map(|row| {
                 super::decode_entry(
@@ -184,7 +181,8 @@ impl PushTx for Tx<'_> {
         }
         if !b.audit.is_empty() {
             let a = &b.audit;
-            let col = |f: &dyn Fn(&super::AuditInsert) -> String| a.iter().map(f).collect::<Vec<_>>();
+            let col =
+                |f: &dyn Fn(&super::AuditInsert) -> String| a.iter().map(f).collect::<Vec<_>>();
             sqlx::query(
                 "INSERT INTO audit_log (mutation_id, device_id, account_id, record_id, block_id,
                    field, old_value, new_value, won, client_hlc, reason, server_ms)

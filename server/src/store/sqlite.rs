@@ -133,13 +133,17 @@ impl PushTx for Tx<'_> {
         .await
     }
 
-    async fn load_papers(&mut self, ballots: &[Uuid]) -> Result<Vec<(Uuid, BallotPaper)>, StoreError> {
+    async fn load_papers(
+        &mut self,
+        ballots: &[Uuid],
+    ) -> Result<Vec<(Uuid, BallotPaper)>, StoreError> {
         let mut out = Vec::new();
         for b in ballots {
-            let rows: Vec<String> = sqlx::query_scalar("SELECT paper FROM votes WHERE ballot_id = ?1")
-                .bind(b.to_string())
-                .fetch_all(&mut *self.0)
-                .await?;
+            let rows: Vec<String> =
+                sqlx::query_scalar("SELECT paper FROM votes WHERE ballot_id = ?1")
+                    .bind(b.to_string())
+                    .fetch_all(&mut *self.0)
+                    .await?;
             for p in rows {
                 out.push((*b, serde_json::from_str(&p)?));
             }
@@ -281,7 +285,8 @@ impl Store for SqliteStore {
             }
             q.push(")");
         }
-        q.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit) + 1);
+        q.push(" ORDER BY seq LIMIT ")
+            .push_bind(i64::from(limit) + 1);
         let rows = q.build().fetch_all(&mut *conn).await?;
         let changes = rows
             .iter()
