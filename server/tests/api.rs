@@ -722,3 +722,49 @@ async fn the_app_is_served_with_page_fallback_and_file_404s() {
         .expect("res");
     assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
 }
+
+#[tokio::test]
+async fn import_loads_records_and_accounts_through_the_rules() {
+    let f = fixture(Limits::default()).await;
+    let unit = Uuid::now_v7();
+    let file = json!({
+        "records": [{"type": "unit", "id": unit, "name": "Hội Luật gia Việt Nam", "short_name": "Hội Luật gia"}],
+        "accounts": [{"username": "vanphong", "name": "Văn phòng", "password": "mật-khẩu-dài-đủ", "admin": true}]
+    });
+    let done = thidua_server::cli::import(&f.store, &file.to_string())
+        .await
+        .expect("import");
+    assert_eq!((done.records, done.accounts), (1, 1));
+    assert!(matches!(
+        f.store.record(unit).await.expect("unit").0,
+        shared::Record::Unit(_)
+    ));
+    let admin = f
+        .store
+        .account_by_username("vanphong")
+        .await
+        .expect("q")
+        .expect("account");
+    assert!(
+        admin.admin
+            && admin
+                .password_hash
+                .is_some_and(|h| h.starts_with("$argon2id$"))
+    );
+    // A record that breaks a rule stops the import with its reason; a taken name too.
+    let bad = json!({"records": [{"type": "unit", "id": Uuid::now_v7(), "name": " ", "short_name": "x"}]});
+    let err = thidua_server::cli::import(&f.store, &bad.to_string())
+        .await
+        .expect_err("empty name");
+    assert!(err.to_string().contains("name"), "{err}");
+    let again =
+        json!({"accounts": [{"username": "vanphong", "name": "x", "password": "mật-khẩu-dài-đủ"}]});
+    let err = thidua_server::cli::import(&f.store, &again.to_string())
+        .await
+        .expect_err("taken");
+    assert!(err.to_string().contains("taken"), "{err}");
+    let err = thidua_server::cli::import(&f.store, "{not json")
+        .await
+        .expect_err("bad file");
+    assert!(err.to_string().contains("import file"), "{err}");
+}

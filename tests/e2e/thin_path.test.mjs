@@ -192,8 +192,8 @@ test('thin path: offline edit survives a reload and reaches the server', async (
   assert.equal(local.outbox.length, 1);
   assert.equal(local.outbox[0].status, 'pending');
   assert.equal(local.outbox[0].target, CRITERION);
-  assert.equal(local.outbox[0].mutation.op.type, 'set_criterion_title');
-  assert.equal(local.outbox[0].mutation.op.title, NEW_TITLE);
+  assert.equal(local.outbox[0].mutation.op.type, 'update');
+  assert.equal(local.outbox[0].mutation.op.fields.title, NEW_TITLE);
   const mutationId = local.outbox[0].id;
 
   // 3. A reload with no network: the app loads from the service worker, the edit is still

@@ -1,0 +1,300 @@
+//! Sync benchmark (a figure printer, never a test): 50 delegates each cross-score 30 units on
+//! 40 criteria, 60,000 score cells pushed by 50 concurrent devices over HTTP to a real
+//! server, then pulled in full by a new device with gzip on. Runs on SQLite and on a
+//! throwaway PostgreSQL. `scripts/bench` runs it in release mode.
+
+// Timings and averages for a human to read; no points are computed here.
+#![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
+use std::time::Instant;
+
+use shared::access::{Grant, Principal, Role};
+use shared::model::{
+    Block, BlockKind, BlockLevel, Content, Covenant, CovenantStatus, Criterion, CriterionKind, Unit,
+};
+use shared::mutation::{Mutation, Op};
+use shared::protocol::{OutcomeStatus, PROTOCOL, SyncRequest, SyncResponse};
+use shared::round::{Assignment, Stage};
+use shared::rules::BlockRules;
+use shared::sheet::CellValue;
+use shared::{Points, Record};
+use thidua_server::{PgStore, SqliteStore, Store};
+use thidua_tests::script::{self, m};
+use thidua_tests::{PgInstance, TestServer};
+use uuid::Uuid;
+
+const UNITS: usize = 50;
+const PER_UNIT: u32 = 30;
+const CRITERIA: usize = 40;
+const BATCH: usize = 1000;
+
+struct Setup {
+    block: Uuid,
+    round: Uuid,
+    criteria: Vec<Uuid>,
+    units: Vec<Uuid>,
+    assignment: Assignment,
+}
+
+async fn setup<S: Store>(store: &S) -> Setup {
+    let admin = Principal {
+        account_id: Uuid::now_v7(),
+        name: "bench".into(),
+        admin: true,
+        grants: vec![],
+    };
+    let dev = Uuid::now_v7();
+    let units: Vec<Uuid> = (0..UNITS).map(|_| Uuid::now_v7()).collect();
+    let block = Uuid::now_v7();
+    let covenant = Uuid::now_v7();
+    let round = Uuid::now_v7();
+    let mut ops: Vec<Op> = units
+        .iter()
+        .enumerate()
+        .map(|(i, id)| Op::Create {
+            record: Record::Unit(Unit {
+                id: *id,
+                name: format!("Đơn vị thành viên số {i}"),
+                short_name: format!("ĐV {i}"),
+            }),
+        })
+        .collect();
+    ops.push(Op::Create {
+        record: Record::Block(Block {
+            id: block,
+            name: "Khối thi đua thử tải".into(),
+            year: 2026,
+            kind: BlockKind::Khoi,
+            level: BlockLevel::Provincial,
+            province: "Thử".into(),
+            members: units.clone(),
+            head: Some(units[0]),
+            deputy: Some(units[1]),
+            rules: BlockRules::default(),
+        }),
+    });
+    ops.push(Op::Create {
+        record: Record::Covenant(Covenant {
+            id: covenant,
+            block_id: block,
+            title: "Giao ước thử tải".into(),
+            total_points: Points::whole(100),
+            bonus_cap: Points::whole(10),
+            status: CovenantStatus::Draft,
+            version: 1,
+            amends: None,
+            amendment_reason: String::new(),
+        }),
+    });
+    let mut criteria = Vec::new();
+    for c in 0..8u32 {
+        let content = Uuid::now_v7();
+        ops.push(Op::Create {
+            record: Record::Content(Content {
+                id: content,
+                block_id: block,
+                covenant_id: covenant,
+                position: c,
+                code: format!("{}", c + 1),
+                title: format!("Nội dung {}", c + 1),
+            }),
+        });
+        for k in 0..(CRITERIA as u32 / 8) {
+            let id = Uuid::now_v7();
+            criteria.push(id);
+            ops.push(Op::Create {
+                record: Record::Criterion(Criterion {
+                    id,
+                    block_id: block,
+                    content_id: content,
+                    parent_id: None,
+                    position: k,
+                    code: format!("{}.{}", c + 1, k + 1),
+                    title: format!("Tiêu chí {}.{}", c + 1, k + 1),
+                    guidance: String::new(),
+                    kind: CriterionKind::Standard,
+                    max_points: Points::from_hundredths(250),
+                }),
+            });
+        }
+    }
+    ops.push(Op::set(covenant, "status", serde_json::json!("agreed")));
+    let assignment = Assignment::draw(&units, PER_UNIT, 20_261_121).expect("draw");
+    ops.push(Op::Create {
+        record: Record::Round(shared::model::Round {
+            id: round,
+            block_id: block,
+            covenant_id: covenant,
+            stage: Stage::CrossScoring,
+            state: shared::round::RoundState::Open,
+            assignment: assignment.clone(),
+        }),
+    });
+    let muts: Vec<Mutation> = ops
+        .into_iter()
+        .enumerate()
+        .map(|(i, op)| m(dev, 1_000 + i as u64, op))
+        .collect();
+    for o in store.push(&admin, dev, &muts).await.expect("setup push") {
+        assert!(
+            matches!(o.status, OutcomeStatus::Applied { .. }),
+            "setup: {o:?}"
+        );
+    }
+    Setup {
+        block,
+        round,
+        criteria,
+        units,
+        assignment,
+    }
+}
+
+async fn run<S: Store>(name: &str, store: S) {
+    let s = setup(&store).await;
+    let server = TestServer::start(store.clone()).await;
+    let http = reqwest::Client::new();
+    // One device per delegate, each with its token.
+    let mut devices = Vec::new();
+    for u in &s.units {
+        let p = Principal {
+            account_id: Uuid::now_v7(),
+            name: "bench".into(),
+            admin: false,
+            grants: vec![Grant {
+                block_id: s.block,
+                role: Role::Delegate,
+                unit: Some(*u),
+            }],
+        };
+        let (token, device) = script::token(&store, &p).await;
+        let mut muts = Vec::new();
+        for subject in s.units.iter().filter(|x| s.assignment.allows(*u, **x)) {
+            let sheet = Uuid::now_v7();
+            muts.push(m(
+                device,
+                2_000,
+                script::sheet(sheet, s.round, *u, *subject),
+            ));
+            for (i, c) in s.criteria.iter().enumerate() {
+                let value = CellValue::Points(Points::from_hundredths(50 * (i as i64 % 6)));
+                let mut op = script::cell(Uuid::now_v7(), sheet, *c, value);
+                if let Op::Create {
+                    record: Record::ScoreCell(cell),
+                } = &mut op
+                {
+                    cell.block_id = s.block;
+                }
+                muts.push(m(device, 2_001, op));
+            }
+        }
+        devices.push((token, device, muts));
+    }
+    let cells: usize = devices.iter().map(|d| d.2.len()).sum::<usize>() - UNITS * PER_UNIT as usize;
+    let total: usize = devices.iter().map(|d| d.2.len()).sum();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (token, device, muts) in devices {
+        let (http, url) = (http.clone(), server.url("/api/v1/sync"));
+        tasks.push(tokio::spawn(async move {
+            let mut applied = 0;
+            for chunk in muts.chunks(BATCH) {
+                let req = SyncRequest {
+                    protocol: PROTOCOL,
+                    device_id: device,
+                    cursor: u64::MAX / 2,
+                    limit: Some(1),
+                    mutations: chunk.to_vec(),
+                };
+                let res: SyncResponse = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&req)
+                    .send()
+                    .await
+                    .expect("push")
+                    .error_for_status()
+                    .expect("status")
+                    .json()
+                    .await
+                    .expect("json");
+                applied += res
+                    .outcomes
+                    .iter()
+                    .filter(|o| matches!(o.status, OutcomeStatus::Applied { .. }))
+                    .count();
+            }
+            applied
+        }));
+    }
+    let mut applied = 0;
+    for t in tasks {
+        applied += t.await.expect("join");
+    }
+    let push_s = started.elapsed().as_secs_f64();
+    assert_eq!(applied, total, "every mutation applied");
+
+    // A new device pulls everything, gzip on; bytes counted as they come off the wire.
+    let admin = Principal {
+        account_id: Uuid::now_v7(),
+        name: "pull".into(),
+        admin: true,
+        grants: vec![],
+    };
+    let (token, device) = script::token(&store, &admin).await;
+    let started = Instant::now();
+    let (mut cursor, mut changes, mut wire, mut raw) = (0u64, 0usize, 0usize, 0usize);
+    loop {
+        let req = SyncRequest {
+            protocol: PROTOCOL,
+            device_id: device,
+            cursor,
+            limit: None,
+            mutations: vec![],
+        };
+        let res = http
+            .post(server.url("/api/v1/sync"))
+            .bearer_auth(&token)
+            .header("accept-encoding", "gzip")
+            .json(&req)
+            .send()
+            .await
+            .expect("pull");
+        assert_eq!(
+            res.headers().get("content-encoding").map(|v| v.as_bytes()),
+            Some(&b"gzip"[..])
+        );
+        let bytes = res.bytes().await.expect("body");
+        wire += bytes.len();
+        let mut json = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut json)
+            .expect("gunzip");
+        raw += json.len();
+        let page: SyncResponse = serde_json::from_slice(&json).expect("page");
+        changes += page.changes.len();
+        cursor = page.cursor;
+        if !page.more {
+            break;
+        }
+    }
+    let pull_s = started.elapsed().as_secs_f64();
+    server.stop().await;
+    println!(
+        "sync {name}: pushed {total} mutations ({cells} score cells) from {UNITS} devices in {push_s:.2} s = {:.0} mutations/s; \
+         full pull of {changes} records in {pull_s:.2} s; {:.1} bytes/record on the wire gzipped ({:.1} raw JSON)",
+        total as f64 / push_s,
+        wire as f64 / changes as f64,
+        raw as f64 / changes as f64,
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::connect(&format!("sqlite://{}/bench.db", dir.path().display()))
+        .await
+        .expect("sqlite");
+    run("SQLite", store).await;
+    let pg = PgInstance::start();
+    let store = PgStore::connect(&pg.url()).await.expect("postgres");
+    run("PostgreSQL", store).await;
+}
