@@ -149,6 +149,20 @@ async fn setup<S: Store>(store: &S) -> Setup {
     }
 }
 
+/// A script op moved to the benchmark's block.
+fn with_block(mut op: Op, block: Uuid) -> Op {
+    match &mut op {
+        Op::Create {
+            record: Record::ScoreSheet(x),
+        } => x.block_id = block,
+        Op::Create {
+            record: Record::ScoreCell(x),
+        } => x.block_id = block,
+        _ => {}
+    }
+    op
+}
+
 async fn run<S: Store>(name: &str, store: S) {
     let s = setup(&store).await;
     let server = TestServer::start(store.clone()).await;
@@ -173,7 +187,7 @@ async fn run<S: Store>(name: &str, store: S) {
             muts.push(m(
                 device,
                 2_000,
-                script::sheet(sheet, s.round, *u, *subject),
+                with_block(script::sheet(sheet, s.round, *u, *subject), s.block),
             ));
             for (i, c) in s.criteria.iter().enumerate() {
                 let value = CellValue::Points(Points::from_hundredths(50 * (i as i64 % 6)));
@@ -217,11 +231,12 @@ async fn run<S: Store>(name: &str, store: S) {
                     .json()
                     .await
                     .expect("json");
-                applied += res
-                    .outcomes
-                    .iter()
-                    .filter(|o| matches!(o.status, OutcomeStatus::Applied { .. }))
-                    .count();
+                for o in &res.outcomes {
+                    match &o.status {
+                        OutcomeStatus::Applied { .. } => applied += 1,
+                        other => panic!("not applied: {other:?}"),
+                    }
+                }
             }
             applied
         }));
