@@ -71,14 +71,8 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "THIDUA_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Database: sqlite://data/thidua.db (embedded) or postgres://user@host/db.
-    #[arg(
-        long,
-        env = "THIDUA_DATABASE_URL",
-        default_value = "sqlite://data/thidua.db",
-        hide_env_values = true
-    )]
-    database_url: String,
+    #[command(flatten)]
+    db: DbArgs,
     /// Folder of the built app (trunk's dist/), served at /.
     #[arg(long, env = "THIDUA_STATIC_DIR", default_value = "dist")]
     static_dir: PathBuf,
@@ -118,32 +112,6 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs) -> Result<(), String> {
-    if !args.static_dir.join("index.html").is_file() {
-        return Err(format!(
-            "--static-dir {}: no index.html there; build the app first (trunk build --release)",
-            args.static_dir.display()
-        ));
-    }
-    match Backend::from_url(&args.database_url) {
-        Some(Backend::Sqlite) => {
-            let store = SqliteStore::connect(&args.database_url)
-                .await
-                .map_err(|e| format!("opening the SQLite database: {e}"))?;
-            run(store, args).await
-        }
-        Some(Backend::Postgres) => {
-            let store = PgStore::connect(&args.database_url)
-                .await
-                .map_err(|e| format!("connecting to PostgreSQL: {e}"))?;
-            run(store, args).await
-        }
-        None => Err(
-            "--database-url must start with sqlite:// or postgres:// (THIDUA_DATABASE_URL)".into(),
-        ),
-    }
-}
-
 /// Runs `f` on the store the URL names.
 macro_rules! with_store {
     ($url:expr, |$store:ident| $body:expr) => {
@@ -166,6 +134,17 @@ macro_rules! with_store {
             ),
         }
     };
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    if !args.static_dir.join("index.html").is_file() {
+        return Err(format!(
+            "--static-dir {}: no index.html there; build the app first (trunk build --release)",
+            args.static_dir.display()
+        ));
+    }
+    let url = args.db.database_url.clone();
+    with_store!(&url, |store| run(store, args).await)
 }
 
 async fn create_account(args: AccountArgs) -> Result<(), String> {

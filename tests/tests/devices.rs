@@ -88,14 +88,20 @@ impl Device {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn devices_converge_through_a_real_server() {
+/// A real server on a fresh SQLite file seeded with the demo block.
+async fn demo_server() -> (tempfile::TempDir, SqliteStore, TestServer) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::connect(&format!("sqlite://{}/t.db", dir.path().display()))
         .await
         .expect("store");
     store.seed_if_empty(&demo::records()).await.expect("seed");
     let server = TestServer::start(store.clone()).await;
+    (dir, store, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_converge_through_a_real_server() {
+    let (_dir, store, server) = demo_server().await;
     let http = reqwest::Client::new();
     let mut devices = Vec::new();
     for _ in 0..4 {
@@ -167,12 +173,7 @@ async fn assert_all_hold(store: &SqliteStore, devices: &[Device], criterion: Uui
 async fn live_events_announce_a_sync_within_two_seconds() {
     use std::time::{Duration, Instant};
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::connect(&format!("sqlite://{}/t.db", dir.path().display()))
-        .await
-        .expect("store");
-    store.seed_if_empty(&demo::records()).await.expect("seed");
-    let server = TestServer::start(store.clone()).await;
+    let (_dir, store, server) = demo_server().await;
     let http = reqwest::Client::new();
     let observer = script::principal(Some(shared::access::Role::Observer), None, false);
     let (projector, _) = script::token(&store, &observer).await;
