@@ -29,7 +29,7 @@ use crate::mutation::{FieldClocks, Mutation};
 pub const PROTOCOL: ProtocolVersion = ProtocolVersion { major: 2, minor: 0 };
 
 /// Largest page of changes a server sends, whatever the client asks.
-pub const MAX_PULL_LIMIT: u32 = 1000;
+pub const MAX_PULL_LIMIT: u32 = 5000;
 
 /// A protocol version; servers accept their own major and any minor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

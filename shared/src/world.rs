@@ -175,6 +175,17 @@ impl World {
             .filter_map(|id| self.live(*id))
     }
 
+    /// Takes out every non-cell entry of a block, tombstones included (a server keeps them
+    /// for its next batch).
+    pub fn take_block(&mut self, block: Uuid) -> Vec<Entry> {
+        self.by_block
+            .remove(&block)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.entries.remove(&id))
+            .collect()
+    }
+
     /// A covenant with its contents, criteria and signatures.
     pub fn covenant_doc(&self, covenant_id: Uuid) -> Result<CovenantDoc, DomainError> {
         let cov = self.covenant(covenant_id)?.clone();

@@ -65,7 +65,11 @@ async fn story<S: Store>(store: S) {
     assert_eq!(seen, demo.len());
     let other = [Uuid::from_u128(0xB10C)];
     let page = store.pull(Some(&other), 0, 1000).await.expect("pull");
-    assert!(page.changes.iter().all(|c| c.record.scope().is_none()));
+    assert!(
+        page.changes
+            .iter()
+            .all(|c| c.decode().expect("decode").record.scope().is_none())
+    );
     assert_eq!(page.changes.len(), 9, "the nine units");
     assert_eq!(page.cursor, cursor, "a filtered pull still reaches the end");
 
@@ -90,7 +94,11 @@ async fn story<S: Store>(store: S) {
         .expect("older");
     assert_eq!(title(&store).await.0, "Tiêu chí do thư ký sửa");
     let page = store.pull(None, cursor, 100).await.expect("pull");
-    assert!(page.changes.iter().any(|c| c.record.id() == CRITERION));
+    assert!(
+        page.changes
+            .iter()
+            .any(|c| c.decode().expect("decode").record.id() == CRITERION)
+    );
 
     // Rights and unknown ids: each refused alone, the rest of the batch applies.
     let d1 = script::delegate(1);
@@ -391,4 +399,87 @@ async fn story_on_postgres() {
     story(PgStore::connect(&pg.url()).await.expect("postgres")).await;
     let reopened = PgStore::connect(&pg.url()).await.expect("reconnect");
     assert_eq!(title(&reopened).await.0, "Mới nhất");
+}
+
+/// Two servers on one database (or a server and the CLI): each keeps decoded block contexts
+/// between pushes, and neither may check a push against a context the other has changed.
+async fn two_writers<S: Store>(a: S, b: S) {
+    assert!(a.seed_if_empty(&demo::records()).await.expect("seed"));
+    let (sec, dev) = (script::secretary(), Uuid::now_v7());
+    let round = Uuid::now_v7();
+    let out = a
+        .push(
+            &sec,
+            dev,
+            &[
+                m(dev, 1_000, script::covenant_status("agreed")),
+                m(
+                    dev,
+                    1_001,
+                    script::round(round, Stage::SelfScoring, Assignment::AllScoreAll),
+                ),
+            ],
+        )
+        .await
+        .expect("round");
+    assert!(out.iter().all(|o| code(o) == "applied"), "{out:?}");
+    let sheet = |n: u16, ms| {
+        m(
+            dev,
+            ms,
+            script::sheet(Uuid::now_v7(), round, unit(n), unit(n)),
+        )
+    };
+    let (d1, d2) = (script::delegate(1), script::delegate(2));
+    // b learns the block as it stands after unit 1's sheet.
+    let out = b.push(&d1, dev, &[sheet(1, 2_000)]).await.expect("b");
+    assert_eq!(code(&out[0]), "applied");
+    // a adds unit 2's sheet; b's copy of the block is now behind.
+    let out = a.push(&d2, dev, &[sheet(2, 2_001)]).await.expect("a");
+    assert_eq!(code(&out[0]), "applied");
+    let out = b.push(&d2, dev, &[sheet(2, 2_002)]).await.expect("b again");
+    assert_eq!(
+        code(&out[0]),
+        "duplicate_sheet",
+        "b must see the sheet a wrote"
+    );
+    // Many pushes at once through one store (grouped into shared commits on SQLite): each
+    // outcome stands alone and every applied one is there afterwards.
+    let mut tasks = Vec::new();
+    for n in 3..=9 {
+        let (s, p) = (b.clone(), script::delegate(n));
+        let muts = vec![sheet(n, 3_000), sheet(n, 3_001)];
+        tasks.push(tokio::spawn(async move { s.push(&p, dev, &muts).await }));
+    }
+    for t in tasks {
+        let out = t.await.expect("join").expect("push");
+        let codes: Vec<&str> = out.iter().map(code).collect();
+        assert_eq!(codes, ["applied", "duplicate_sheet"]);
+    }
+    let page = a.pull(None, 0, 1_000).await.expect("pull");
+    let sheets = page
+        .changes
+        .iter()
+        .filter(|c| {
+            matches!(c.decode().expect("decode").record, Record::ScoreSheet(ref s) if s.round_id == round)
+        })
+        .count();
+    assert_eq!(sheets, 9, "one sheet per unit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_writers_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/thidua.db", dir.path().display());
+    let a = SqliteStore::connect(&url).await.expect("a");
+    let b = SqliteStore::connect(&url).await.expect("b");
+    two_writers(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_writers_on_postgres() {
+    let pg = PgInstance::start();
+    let a = PgStore::connect(&pg.url()).await.expect("a");
+    let b = PgStore::connect(&pg.url()).await.expect("b");
+    two_writers(a, b).await;
 }

@@ -4,22 +4,34 @@
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
+use serde_json::value::RawValue;
 use shared::protocol::{
-    MAX_PULL_LIMIT, OutcomeStatus, PROTOCOL, ProtocolVersion, SyncRequest, SyncResponse,
+    MAX_PULL_LIMIT, Outcome, OutcomeStatus, PROTOCOL, ProtocolVersion, SyncRequest,
 };
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::store::StoredChange;
 use crate::{AppState, Store};
+
+/// `shared::protocol::SyncResponse` as the server writes it: pulled records go out as stored.
+#[derive(serde::Serialize)]
+pub(crate) struct SyncReply {
+    protocol: ProtocolVersion,
+    outcomes: Vec<Outcome>,
+    changes: Vec<StoredChange>,
+    cursor: u64,
+    more: bool,
+}
 
 pub(crate) async fn sync<S: Store>(
     State(state): State<AppState<S>>,
     auth: Auth,
-    body: Result<Json<serde_json::Value>, JsonRejection>,
-) -> Result<Json<SyncResponse>, ApiError> {
+    body: Result<Json<Box<RawValue>>, JsonRejection>,
+) -> Result<Json<SyncReply>, ApiError> {
     let Json(value) =
         body.map_err(|r| ApiError::from_json_rejection(r, state.limits.max_body_bytes))?;
-    let req = parse(value)?;
+    let req = parse(&value)?;
     if req.mutations.len() > state.limits.max_batch {
         return Err(ApiError::BatchTooLarge {
             got: req.mutations.len(),
@@ -53,7 +65,7 @@ pub(crate) async fn sync<S: Store>(
         .store
         .pull(blocks.as_deref(), req.cursor, limit)
         .await?;
-    Ok(Json(SyncResponse {
+    Ok(Json(SyncReply {
         protocol: PROTOCOL,
         outcomes,
         changes: page.changes,
@@ -62,14 +74,21 @@ pub(crate) async fn sync<S: Store>(
     }))
 }
 
-/// Checks the protocol version before the shape, so a client of another major version is
-/// told to update rather than that its request is malformed.
-fn parse(value: serde_json::Value) -> Result<SyncRequest, ApiError> {
-    let version = value
-        .get("protocol")
-        .cloned()
-        .map(serde_json::from_value::<ProtocolVersion>);
-    match version {
+/// Only the version, read first: a client of another major version is told to update
+/// rather than that its request is malformed.
+#[derive(serde::Deserialize)]
+struct Probe {
+    protocol: Option<serde_json::Value>,
+}
+
+/// Checks the protocol version, then the shape.
+fn parse(raw: &RawValue) -> Result<SyncRequest, ApiError> {
+    let probe: Probe =
+        serde_json::from_str(raw.get()).map_err(|e| ApiError::Malformed(e.to_string()))?;
+    match probe
+        .protocol
+        .map(serde_json::from_value::<ProtocolVersion>)
+    {
         Some(Ok(v)) if v.major != PROTOCOL.major => {
             return Err(ApiError::UnsupportedProtocol {
                 got: v,
@@ -80,5 +99,5 @@ fn parse(value: serde_json::Value) -> Result<SyncRequest, ApiError> {
         Some(Err(e)) => return Err(ApiError::Malformed(format!("protocol: {e}"))),
         None => return Err(ApiError::Malformed("missing field `protocol`".into())),
     }
-    serde_json::from_value(value).map_err(|e| ApiError::Malformed(e.to_string()))
+    serde_json::from_str(raw.get()).map_err(|e| ApiError::Malformed(e.to_string()))
 }

@@ -8,6 +8,7 @@
 //! tables use the same SQL on both backends (`accounts!`).
 
 mod accounts;
+mod context;
 mod postgres;
 mod sqlite;
 
@@ -15,6 +16,7 @@ use std::future::Future;
 
 use std::collections::{HashMap, HashSet};
 
+use serde_json::value::RawValue;
 use shared::Record;
 use shared::access::{Grant, Principal};
 use shared::ballot::BallotPaper;
@@ -23,6 +25,7 @@ use shared::protocol::{Change, Outcome, OutcomeStatus};
 use shared::world::{Applied, Entry, World};
 use uuid::Uuid;
 
+pub(crate) use context::{Context, ContextCache};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -49,6 +52,12 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl From<String> for StoreError {
+    fn from(message: String) -> Self {
+        StoreError::Other(message.into())
+    }
+}
+
 impl From<sqlx::migrate::MigrateError> for StoreError {
     fn from(e: sqlx::migrate::MigrateError) -> Self {
         StoreError::Other(Box::new(e))
@@ -61,11 +70,43 @@ impl From<serde_json::Error> for StoreError {
     }
 }
 
+/// One change as stored. The record and its clocks stay JSON text, so a pull sends them on
+/// without decoding and encoding them again; it serialises as `shared::protocol::Change`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StoredChange {
+    /// Its server sequence.
+    pub seq: u64,
+    /// The record (JSON).
+    pub record: Box<RawValue>,
+    /// The stamp that last wrote each field (JSON object).
+    #[serde(skip_serializing_if = "is_empty_object")]
+    pub clocks: Box<RawValue>,
+    /// Whether the record was deleted.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+fn is_empty_object(raw: &RawValue) -> bool {
+    raw.get() == "{}"
+}
+
+impl StoredChange {
+    /// The change decoded, as a device reads it.
+    pub fn decode(&self) -> Result<Change, StoreError> {
+        Ok(Change {
+            seq: self.seq,
+            record: serde_json::from_str(self.record.get())?,
+            clocks: serde_json::from_str(self.clocks.get())?,
+            deleted: self.deleted,
+        })
+    }
+}
+
 /// One page of changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Page {
     /// Changes in sequence order.
-    pub changes: Vec<Change>,
+    pub changes: Vec<StoredChange>,
     /// The cursor after this page.
     pub cursor: u64,
     /// Whether more changes wait.
@@ -328,6 +369,12 @@ pub(crate) trait PushTx: Send {
     /// These records, deleted ones included.
     fn load(&mut self, ids: &[Uuid])
     -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
+    /// The context version of each of these blocks that has records: the highest sequence
+    /// among its records other than score cells.
+    fn context_versions(
+        &mut self,
+        blocks: &[Uuid],
+    ) -> impl Future<Output = Result<HashMap<Uuid, u64>, StoreError>> + Send;
     /// Every record of these blocks except score cells.
     fn load_blocks(
         &mut self,
@@ -352,14 +399,22 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The push algorithm, written once: lock, load what the batch touches, apply each mutation
-/// with `shared`'s rules (`World`), then write every change in bulk.
+/// What a push answers, and the block contexts to keep once it has committed.
+pub(crate) struct Pushed {
+    pub outcomes: Vec<Outcome>,
+    pub contexts: Vec<Context>,
+}
+
+/// The push algorithm, written once: lock, load what the batch touches (block contexts from
+/// `cache` when still current), apply each mutation with `shared`'s rules (`World`), then
+/// write every change in bulk. The caller commits, then hands `Pushed::contexts` to the cache.
 pub(crate) async fn push_batch<T: PushTx>(
     tx: &mut T,
+    cache: &ContextCache,
     who: &Principal,
     device: Uuid,
     mutations: &[Mutation],
-) -> Result<Vec<Outcome>, StoreError> {
+) -> Result<Pushed, StoreError> {
     tx.lock().await?;
     let ids: Vec<Uuid> = mutations.iter().map(|m| m.id).collect();
     let mut seen = tx.seen(&ids).await?;
@@ -373,8 +428,18 @@ pub(crate) async fn push_batch<T: PushTx>(
     blocks.sort_unstable();
     blocks.dedup();
     let mut world = World::new();
-    for e in tx.load_blocks(&blocks).await? {
-        world.insert(e);
+    let versions = tx.context_versions(&blocks).await?;
+    let mut missing = Vec::new();
+    for b in &blocks {
+        match cache.get(*b, versions.get(b).copied().unwrap_or(0)) {
+            Some(entries) => entries.iter().for_each(|e| world.insert(e.clone())),
+            None => missing.push(*b),
+        }
+    }
+    if !missing.is_empty() {
+        for e in tx.load_blocks(&missing).await? {
+            world.insert(e);
+        }
     }
     for e in loaded {
         world.insert(e);
@@ -423,6 +488,7 @@ pub(crate) async fn push_batch<T: PushTx>(
         }
     }
     let writes: u64 = applied.iter().map(|(_, a)| a.writes.len() as u64).sum();
+    let mut versions = versions;
     if writes > 0 {
         let mut seq = tx.reserve(writes).await?;
         let mut batch = Batch::default();
@@ -458,6 +524,12 @@ pub(crate) async fn push_batch<T: PushTx>(
                     reason: a.reason.clone(),
                     server_ms,
                 });
+                if let Some(b) = w.record.scope()
+                    && !matches!(w.record, Record::ScoreCell(_))
+                {
+                    let v = versions.entry(b).or_default();
+                    *v = (*v).max(seq);
+                }
                 // One row per record per statement: a later write in the batch replaces it.
                 let row = RecordRow {
                     record: w.record,
@@ -477,14 +549,25 @@ pub(crate) async fn push_batch<T: PushTx>(
         }
         tx.write(&batch).await?;
     }
-    Ok(mutations
+    let contexts = blocks
+        .iter()
+        .filter_map(|b| {
+            versions.get(b).map(|v| Context {
+                block: *b,
+                version: *v,
+                entries: world.take_block(*b),
+            })
+        })
+        .collect();
+    let outcomes = mutations
         .iter()
         .zip(outcomes)
         .map(|(m, status)| Outcome {
             mutation_id: m.id,
             status,
         })
-        .collect())
+        .collect();
+    Ok(Pushed { outcomes, contexts })
 }
 
 /// Inserts `records` as they are, each at a new sequence (seeding an empty database).
@@ -549,17 +632,18 @@ impl Backend {
     }
 }
 
-/// One change from its stored sequence, JSON body, field clocks and tombstone flag.
-pub(crate) fn decode_change(
+/// One change from its stored sequence, JSON body, field clocks and tombstone flag; the JSON
+/// is only checked, not decoded.
+pub(crate) fn stored_change(
     seq: i64,
-    body: &str,
-    clocks: &str,
+    body: String,
+    clocks: String,
     deleted: bool,
-) -> Result<Change, StoreError> {
-    Ok(Change {
+) -> Result<StoredChange, StoreError> {
+    Ok(StoredChange {
         seq: seq_from_sql(seq),
-        record: serde_json::from_str(body)?,
-        clocks: serde_json::from_str(clocks)?,
+        record: RawValue::from_string(body)?,
+        clocks: RawValue::from_string(clocks)?,
         deleted,
     })
 }
@@ -578,7 +662,7 @@ pub(crate) fn decode_entry(body: &str, clocks: &str, deleted: bool) -> Result<En
 /// `upto` is the sequence counter read before the rows: every sequence up to it was
 /// committed, so a last page may move the cursor there even when the account's filter hid
 /// the rows in between.
-pub(crate) fn page(mut changes: Vec<Change>, cursor: u64, limit: u32, upto: u64) -> Page {
+pub(crate) fn page(mut changes: Vec<StoredChange>, cursor: u64, limit: u32, upto: u64) -> Page {
     let more = changes.len() > limit as usize;
     changes.truncate(limit as usize);
     let cursor = if more {

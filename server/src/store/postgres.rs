@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use shared::Record;
 use shared::access::{Grant, Principal, Role};
@@ -18,14 +18,15 @@ use uuid::Uuid;
 
 use super::accounts::accounts;
 use super::{
-    AccountRow, AuditRow, Batch, JoinCodeRow, Page, PushTx, Store, StoreError, TokenRow,
-    push_batch, seq_from_sql, seq_to_sql,
+    AccountRow, AuditRow, Batch, ContextCache, JoinCodeRow, Page, PushTx, Store, StoreError,
+    TokenRow, push_batch, seq_from_sql, seq_to_sql,
 };
 
 /// The PostgreSQL store.
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    contexts: ContextCache,
 }
 
 impl PgStore {
@@ -37,7 +38,10 @@ impl PgStore {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            contexts: ContextCache::default(),
+        })
     }
 }
 
@@ -84,6 +88,23 @@ impl PushTx for Tx<'_> {
             ids,
         )
         .await
+    }
+
+    async fn context_versions(
+        &mut self,
+        blocks: &[Uuid],
+    ) -> Result<HashMap<Uuid, u64>, StoreError> {
+        let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+            "SELECT block_id, MAX(seq) FROM records
+             WHERE kind <> 'score_cell' AND block_id = ANY($1) GROUP BY block_id",
+        )
+        .bind(blocks)
+        .fetch_all(&mut *self.0)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(b, v)| (b, seq_from_sql(v)))
+            .collect())
     }
 
     async fn load_blocks(&mut self, blocks: &[Uuid]) -> Result<Vec<Entry>, StoreError> {
@@ -233,9 +254,10 @@ impl Store for PgStore {
         mutations: &[Mutation],
     ) -> Result<Vec<Outcome>, StoreError> {
         let mut tx = Tx(self.pool.begin().await?);
-        let outcomes = push_batch(&mut tx, who, device, mutations).await?;
+        let pushed = push_batch(&mut tx, &self.contexts, who, device, mutations).await?;
         tx.0.commit().await?;
-        Ok(outcomes)
+        self.contexts.put(pushed.contexts);
+        Ok(pushed.outcomes)
     }
 
     async fn pull(
@@ -250,25 +272,46 @@ impl Store for PgStore {
         let upto: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'seq'")
             .fetch_one(&mut *conn)
             .await?;
-        let rows = sqlx::query(
-            "SELECT seq, body::text, clocks::text, deleted FROM records
-             WHERE seq > $1 AND seq <= $2
-               AND ($3::uuid[] IS NULL OR block_id IS NULL OR block_id = ANY($3))
-             ORDER BY seq LIMIT $4",
-        )
-        .bind(seq_to_sql(cursor))
-        .bind(upto)
-        .bind(blocks)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(&mut *conn)
-        .await?;
+        // Two statements rather than `$3 IS NULL OR …`, each choosing the page's sequences
+        // first: whatever plan the statistics lead to (a bulk upload leaves them stale), only
+        // the page's rows are turned into text.
+        let rows = match blocks {
+            None => {
+                sqlx::query(
+                    "SELECT seq, body::text, clocks::text, deleted FROM records
+                     WHERE seq IN (SELECT seq FROM records WHERE seq > $1 AND seq <= $2
+                                   ORDER BY seq LIMIT $3)
+                     ORDER BY seq",
+                )
+                .bind(seq_to_sql(cursor))
+                .bind(upto)
+                .bind(i64::from(limit) + 1)
+                .fetch_all(&mut *conn)
+                .await?
+            }
+            Some(blocks) => {
+                sqlx::query(
+                    "SELECT seq, body::text, clocks::text, deleted FROM records
+                     WHERE seq IN (SELECT seq FROM records WHERE seq > $1 AND seq <= $2
+                                     AND (block_id IS NULL OR block_id = ANY($3))
+                                   ORDER BY seq LIMIT $4)
+                     ORDER BY seq",
+                )
+                .bind(seq_to_sql(cursor))
+                .bind(upto)
+                .bind(blocks)
+                .bind(i64::from(limit) + 1)
+                .fetch_all(&mut *conn)
+                .await?
+            }
+        };
         let changes = rows
-            .iter()
+            .into_iter()
             .map(|row| {
-                super::decode_change(
+                super::stored_change(
                     row.try_get(0)?,
-                    row.try_get::<&str, _>(1)?,
-                    row.try_get::<&str, _>(2)?,
+                    row.try_get(1)?,
+                    row.try_get(2)?,
                     row.try_get(3)?,
                 )
             })
