@@ -151,7 +151,10 @@ async fn commit_group(
     group: Vec<Job>,
 ) {
     let _writer = writer.lock().await;
-    let mut tx = match pool.begin().await {
+    // IMMEDIATE: take the write lock before the first read. A deferred transaction would
+    // read, then fail with SQLITE_BUSY_SNAPSHOT when a token or account write from another
+    // connection had committed in between.
+    let mut tx = match pool.begin_with("BEGIN IMMEDIATE").await {
         Ok(tx) => Tx(tx),
         Err(e) => {
             for job in group {
@@ -498,7 +501,7 @@ impl Store for SqliteStore {
 
     async fn seed_if_empty(&self, records: &[Record]) -> Result<bool, StoreError> {
         let _writer = self.writer.lock().await;
-        let mut tx = Tx(self.pool.begin().await?);
+        let mut tx = Tx(self.pool.begin_with("BEGIN IMMEDIATE").await?);
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM records")
             .fetch_one(&mut *tx.0)
             .await?;

@@ -1,0 +1,198 @@
+//! Graceful shutdown loses no acknowledged write: the real binary on SQLite takes pushes from
+//! eight devices at once, gets SIGTERM in the middle, and after a restart every mutation it
+//! answered `applied` is known to it (a retry answers `duplicate`).
+
+use std::net::TcpListener;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use shared::mutation::{Mutation, Op};
+use shared::protocol::{
+    LoginRequest, OutcomeStatus, PROTOCOL, SyncRequest, SyncResponse, TokenResponse,
+};
+use shared::{Hlc, demo};
+use uuid::Uuid;
+
+const CRITERION: Uuid = demo::id(1001);
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    async fn start(db: &str, static_dir: &std::path::Path) -> Server {
+        let port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_thidua-server"))
+            .args(["serve", "--seed-demo", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--database-url")
+            .arg(db)
+            .arg("--static-dir")
+            .arg(static_dir)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("spawn thidua-server");
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while reqwest::get(format!("{base}/api/v1/health")).await.is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Server { child, base }
+    }
+
+    async fn login(&self, http: &reqwest::Client, device: Uuid) -> String {
+        let res: TokenResponse = http
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&LoginRequest {
+                username: "thuky".into(),
+                password: "thidua-demo-2026".into(),
+                device_id: device,
+                device_name: "Máy thư ký".into(),
+            })
+            .send()
+            .await
+            .expect("login")
+            .error_for_status()
+            .expect("login status")
+            .json()
+            .await
+            .expect("token");
+        res.token
+    }
+
+    /// Sends SIGTERM and waits for the process to end by itself.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no exit after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rename(device: Uuid, n: u32) -> Mutation {
+    Mutation {
+        id: Uuid::now_v7(),
+        hlc: Hlc {
+            ms: 1_800_000_000_000 + u64::from(n),
+            counter: 0,
+            node: device,
+        },
+        op: Op::set(CRITERION, "title", format!("Tiêu chí, lần sửa {n}").into()),
+    }
+}
+
+async fn push(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    device: Uuid,
+    mutations: Vec<Mutation>,
+) -> Result<SyncResponse, reqwest::Error> {
+    http.post(format!("{base}/api/v1/sync"))
+        .bearer_auth(token)
+        .json(&SyncRequest {
+            protocol: PROTOCOL,
+            device_id: device,
+            cursor: u64::MAX / 2,
+            limit: Some(1),
+            mutations,
+        })
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_loses_no_acknowledged_push() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("index.html"), "<!doctype html>").expect("index");
+    let db = format!("sqlite://{}/thidua.db", dir.path().display());
+    let http = reqwest::Client::new();
+    let mut server = Server::start(&db, dir.path()).await;
+
+    // Eight devices push batches of 10 until the server stops answering.
+    let mut tasks = Vec::new();
+    for d in 0..8u32 {
+        let device = Uuid::now_v7();
+        let token = server.login(&http, device).await;
+        let (http, base) = (http.clone(), server.base.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for batch in 0..100_000u32 {
+                let muts: Vec<Mutation> = (0..10)
+                    .map(|i| rename(device, d * 1_000_000 + batch * 10 + i))
+                    .collect();
+                match push(&http, &base, &token, device, muts.clone()).await {
+                    Ok(res) => {
+                        for (m, o) in muts.into_iter().zip(res.outcomes) {
+                            assert!(matches!(o.status, OutcomeStatus::Applied { .. }), "{o:?}");
+                            acknowledged.push(m);
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            (device, acknowledged)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let status = server.terminate();
+    assert!(status.success(), "graceful exit, got {status}");
+    let mut acknowledged = Vec::new();
+    for t in tasks {
+        acknowledged.push(t.await.expect("join"));
+    }
+    let total: usize = acknowledged.iter().map(|(_, a)| a.len()).sum();
+    assert!(total > 0, "some pushes were answered before the stop");
+
+    // Restarted on the same file, the server knows every acknowledged mutation.
+    let server = Server::start(&db, dir.path()).await;
+    for (device, muts) in acknowledged {
+        let token = server.login(&http, device).await;
+        for chunk in muts.chunks(1_000) {
+            let res = push(&http, &server.base, &token, device, chunk.to_vec())
+                .await
+                .expect("retry");
+            for o in &res.outcomes {
+                assert_eq!(
+                    o.status,
+                    OutcomeStatus::Duplicate,
+                    "an acknowledged push was lost"
+                );
+            }
+        }
+    }
+}
