@@ -1,6 +1,7 @@
-//! Graceful shutdown loses no acknowledged write: the real binary on SQLite takes pushes from
-//! eight devices at once, gets SIGTERM in the middle, and after a restart every mutation it
-//! answered `applied` is known to it (a retry answers `duplicate`).
+//! A stopped server loses no acknowledged write: the real binary on SQLite takes pushes from
+//! eight devices at once and gets SIGTERM (graceful) or SIGKILL in the middle. After a
+//! restart every mutation it answered `applied` is known to it (a retry answers
+//! `duplicate`), and the batches that got no answer apply exactly once when retried.
 
 use std::net::TcpListener;
 use std::process::{Child, Command};
@@ -72,10 +73,10 @@ impl Server {
         res.token
     }
 
-    /// Sends SIGTERM and waits for the process to end by itself.
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    /// Sends `signal` and waits for the process to end.
+    fn signal(&mut self, signal: &str) -> std::process::ExitStatus {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([signal, &self.child.id().to_string()])
             .status()
             .expect("kill");
         assert!(status.success());
@@ -86,7 +87,7 @@ impl Server {
             }
             assert!(
                 started.elapsed() < Duration::from_secs(30),
-                "no exit after SIGTERM"
+                "no exit after {signal}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -135,8 +136,14 @@ async fn push(
         .await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sigterm_loses_no_acknowledged_push() {
+/// What a device knows after the stop: answered mutations, and the batch left unanswered.
+struct Outcome {
+    device: Uuid,
+    acknowledged: Vec<Mutation>,
+    unanswered: Vec<Mutation>,
+}
+
+async fn stop_during_pushes(signal: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("index.html"), "<!doctype html>").expect("index");
     let db = format!("sqlite://{}/thidua.db", dir.path().display());
@@ -151,6 +158,7 @@ async fn sigterm_loses_no_acknowledged_push() {
         let (http, base) = (http.clone(), server.base.clone());
         tasks.push(tokio::spawn(async move {
             let mut acknowledged = Vec::new();
+            let mut unanswered = Vec::new();
             for batch in 0..100_000u32 {
                 let muts: Vec<Mutation> = (0..10)
                     .map(|i| rename(device, d * 1_000_000 + batch * 10 + i))
@@ -162,37 +170,72 @@ async fn sigterm_loses_no_acknowledged_push() {
                             acknowledged.push(m);
                         }
                     }
-                    Err(_) => break,
+                    Err(_) => {
+                        unanswered = muts;
+                        break;
+                    }
                 }
             }
-            (device, acknowledged)
+            Outcome {
+                device,
+                acknowledged,
+                unanswered,
+            }
         }));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let status = server.terminate();
-    assert!(status.success(), "graceful exit, got {status}");
-    let mut acknowledged = Vec::new();
-    for t in tasks {
-        acknowledged.push(t.await.expect("join"));
+    let status = server.signal(signal);
+    if signal == "-TERM" {
+        assert!(status.success(), "graceful exit, got {status}");
     }
-    let total: usize = acknowledged.iter().map(|(_, a)| a.len()).sum();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.expect("join"));
+    }
+    let total: usize = outcomes.iter().map(|o| o.acknowledged.len()).sum();
     assert!(total > 0, "some pushes were answered before the stop");
 
-    // Restarted on the same file, the server knows every acknowledged mutation.
+    // Restarted on the same file, the server knows every acknowledged mutation; an
+    // unanswered batch applies now or was applied before, and a second retry is a duplicate.
     let server = Server::start(&db, dir.path()).await;
-    for (device, muts) in acknowledged {
-        let token = server.login(&http, device).await;
-        for chunk in muts.chunks(1_000) {
-            let res = push(&http, &server.base, &token, device, chunk.to_vec())
+    for o in outcomes {
+        let token = server.login(&http, o.device).await;
+        for chunk in o.acknowledged.chunks(1_000) {
+            let res = push(&http, &server.base, &token, o.device, chunk.to_vec())
                 .await
                 .expect("retry");
-            for o in &res.outcomes {
+            for r in &res.outcomes {
                 assert_eq!(
-                    o.status,
+                    r.status,
                     OutcomeStatus::Duplicate,
                     "an acknowledged push was lost"
                 );
             }
         }
+        if o.unanswered.is_empty() {
+            continue;
+        }
+        for round in 0..2 {
+            let res = push(&http, &server.base, &token, o.device, o.unanswered.clone())
+                .await
+                .expect("retry unanswered");
+            for r in &res.outcomes {
+                match (round, &r.status) {
+                    (0, OutcomeStatus::Applied { .. } | OutcomeStatus::Duplicate)
+                    | (1, OutcomeStatus::Duplicate) => {}
+                    (_, other) => panic!("retry {round} of an unanswered push: {other:?}"),
+                }
+            }
+        }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_loses_no_acknowledged_push() {
+    stop_during_pushes("-TERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_loses_no_acknowledged_push() {
+    stop_during_pushes("-KILL").await;
 }

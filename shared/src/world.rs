@@ -70,7 +70,7 @@ pub struct Applied {
 }
 
 /// The records a batch of mutations is checked against.
-#[derive(Default, Debug)]
+#[derive(Clone, Default, Debug)]
 pub struct World {
     entries: HashMap<Uuid, Entry>,
     /// Non-cell records per block, for sheets, signatures and covenant documents.
