@@ -632,20 +632,21 @@ impl Backend {
     }
 }
 
-/// One change from its stored sequence, JSON body, field clocks and tombstone flag; the JSON
-/// is only checked, not decoded.
-pub(crate) fn stored_change(
-    seq: i64,
-    body: String,
-    clocks: String,
-    deleted: bool,
-) -> Result<StoredChange, StoreError> {
-    Ok(StoredChange {
-        seq: seq_from_sql(seq),
-        record: RawValue::from_string(body)?,
-        clocks: RawValue::from_string(clocks)?,
-        deleted,
-    })
+/// A pulled row: sequence, JSON body, field clocks, tombstone flag.
+pub(crate) type ChangeRow = (i64, String, String, bool);
+
+/// Pulled rows as changes; the JSON is only checked, not decoded.
+pub(crate) fn stored_changes(rows: Vec<ChangeRow>) -> Result<Vec<StoredChange>, StoreError> {
+    rows.into_iter()
+        .map(|(seq, body, clocks, deleted)| {
+            Ok(StoredChange {
+                seq: seq_from_sql(seq),
+                record: RawValue::from_string(body)?,
+                clocks: RawValue::from_string(clocks)?,
+                deleted,
+            })
+        })
+        .collect()
 }
 
 /// One stored entry from its JSON body, field clocks and tombstone flag.

@@ -277,7 +277,7 @@ impl Store for PgStore {
         // the page's rows are turned into text.
         let rows = match blocks {
             None => {
-                sqlx::query(
+                sqlx::query_as::<_, super::ChangeRow>(
                     "SELECT seq, body::text, clocks::text, deleted FROM records
                      WHERE seq IN (SELECT seq FROM records WHERE seq > $1 AND seq <= $2
                                    ORDER BY seq LIMIT $3)
@@ -290,7 +290,7 @@ impl Store for PgStore {
                 .await?
             }
             Some(blocks) => {
-                sqlx::query(
+                sqlx::query_as::<_, super::ChangeRow>(
                     "SELECT seq, body::text, clocks::text, deleted FROM records
                      WHERE seq IN (SELECT seq FROM records WHERE seq > $1 AND seq <= $2
                                      AND (block_id IS NULL OR block_id = ANY($3))
@@ -305,17 +305,7 @@ impl Store for PgStore {
                 .await?
             }
         };
-        let changes = rows
-            .into_iter()
-            .map(|row| {
-                super::stored_change(
-                    row.try_get(0)?,
-                    row.try_get(1)?,
-                    row.try_get(2)?,
-                    row.try_get(3)?,
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let changes = super::stored_changes(rows)?;
         Ok(super::page(changes, cursor, limit, seq_from_sql(upto)))
     }
 

@@ -89,37 +89,40 @@ impl SqliteStore {
             store.pool.clone(),
             store.pushes.downgrade(),
         ));
-        tokio::spawn(store.clone().write_loop(queue));
+        tokio::spawn(write_loop(
+            store.pool.clone(),
+            store.writer.clone(),
+            store.contexts.clone(),
+            queue,
+        ));
         Ok(store)
     }
+}
 
-    async fn write_loop(self, mut queue: mpsc::Receiver<Job>) {
-        // Only a weak hold on the queue: the loop must not keep the store alive by itself.
-        let SqliteStore {
-            pool,
-            writer,
-            contexts,
-            pushes,
-        } = self;
-        drop(pushes);
-        while let Some(first) = queue.recv().await {
-            let mut size = first.mutations.len();
-            let mut group = vec![first];
-            while size < GROUP_MUTATIONS {
-                match queue.try_recv() {
-                    Ok(job) => {
-                        size += job.mutations.len();
-                        group.push(job);
-                    }
-                    Err(_) => break,
+/// Takes the pushes waiting in `queue` in groups and commits each group together.
+async fn write_loop(
+    pool: SqlitePool,
+    writer: Arc<Mutex<()>>,
+    contexts: ContextCache,
+    mut queue: mpsc::Receiver<Job>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut size = first.mutations.len();
+        let mut group = vec![first];
+        while size < GROUP_MUTATIONS {
+            match queue.try_recv() {
+                Ok(job) => {
+                    size += job.mutations.len();
+                    group.push(job);
                 }
+                Err(_) => break,
             }
-            // Its own task: a panic fails this group's pushes (their replies are dropped),
-            // not the writer.
-            let run = commit_group(pool.clone(), writer.clone(), contexts.clone(), group);
-            if let Err(e) = tokio::spawn(run).await {
-                tracing::error!(error = %e, "push group failed");
-            }
+        }
+        // Its own task: a panic fails this group's pushes (their replies are dropped),
+        // not the writer.
+        let run = commit_group(pool.clone(), writer.clone(), contexts.clone(), group);
+        if let Err(e) = tokio::spawn(run).await {
+            tracing::error!(error = %e, "push group failed");
         }
     }
 }
@@ -464,18 +467,11 @@ impl Store for SqliteStore {
         }
         q.push(" ORDER BY seq LIMIT ")
             .push_bind(i64::from(limit) + 1);
-        let rows = q.build().fetch_all(&mut *conn).await?;
-        let changes = rows
-            .into_iter()
-            .map(|row| {
-                super::stored_change(
-                    row.try_get(0)?,
-                    row.try_get(1)?,
-                    row.try_get(2)?,
-                    row.try_get(3)?,
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = q
+            .build_query_as::<super::ChangeRow>()
+            .fetch_all(&mut *conn)
+            .await?;
+        let changes = super::stored_changes(rows)?;
         Ok(super::page(changes, cursor, limit, seq_from_sql(upto)))
     }
 
