@@ -25,12 +25,16 @@ fn free_port() -> u16 {
 
 struct Server {
     child: Child,
+    /// The server's log, shown when a call fails.
+    log: std::path::PathBuf,
     base: String,
 }
 
 impl Server {
     async fn start(db: &str, static_dir: &std::path::Path) -> Server {
         let port = free_port();
+        let log = static_dir.join(format!("server-{port}.log"));
+        let out = std::fs::File::create(&log).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_thidua-server"))
             .args(["serve", "--seed-demo", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
@@ -39,6 +43,8 @@ impl Server {
             .arg("--static-dir")
             .arg(static_dir)
             .env("RUST_LOG", "warn")
+            .stdout(out.try_clone().expect("log file"))
+            .stderr(out)
             .spawn()
             .expect("spawn thidua-server");
         let base = format!("http://127.0.0.1:{port}");
@@ -50,11 +56,11 @@ impl Server {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Server { child, base }
+        Server { child, log, base }
     }
 
     async fn login(&self, http: &reqwest::Client, device: Uuid) -> String {
-        let res: TokenResponse = http
+        let res = http
             .post(format!("{}/api/v1/auth/login", self.base))
             .json(&LoginRequest {
                 username: "thuky".into(),
@@ -64,13 +70,17 @@ impl Server {
             })
             .send()
             .await
-            .expect("login")
-            .error_for_status()
-            .expect("login status")
-            .json()
-            .await
-            .expect("token");
-        res.token
+            .expect("login");
+        let status = res.status();
+        let body = res.text().await.expect("login body");
+        assert!(
+            status.is_success(),
+            "login: {status} {body}\nserver log:\n{}",
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
+        serde_json::from_str::<TokenResponse>(&body)
+            .expect("token")
+            .token
     }
 
     /// Sends `signal` and waits for the process to end.

@@ -351,6 +351,47 @@ impl Record {
         }
     }
 
+    /// Trims every top-level text field (names, titles, notes): what a device typed with a
+    /// stray space is stored as if it had not.
+    pub fn trim_text(&mut self) {
+        fn trim(s: &mut String) {
+            let t = s.trim();
+            if t.len() != s.len() {
+                *s = t.to_owned();
+            }
+        }
+        match self {
+            Record::Unit(r) => {
+                trim(&mut r.name);
+                trim(&mut r.short_name);
+            }
+            Record::Block(r) => {
+                trim(&mut r.name);
+                trim(&mut r.province);
+            }
+            Record::Covenant(r) => {
+                trim(&mut r.title);
+                trim(&mut r.amendment_reason);
+            }
+            Record::Content(r) => {
+                trim(&mut r.code);
+                trim(&mut r.title);
+            }
+            Record::Criterion(r) => {
+                trim(&mut r.code);
+                trim(&mut r.title);
+                trim(&mut r.guidance);
+            }
+            Record::Signature(r) => trim(&mut r.signer),
+            Record::ScoreCell(r) => {
+                trim(&mut r.note);
+                trim(&mut r.evidence);
+            }
+            Record::Ballot(r) => trim(&mut r.title),
+            Record::Round(_) | Record::ScoreSheet(_) => {}
+        }
+    }
+
     /// The record's type, as on the wire (`"type"`).
     pub fn record_type(&self) -> &'static str {
         match self {

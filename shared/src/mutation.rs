@@ -287,12 +287,9 @@ fn trimmed(v: &serde_json::Value) -> serde_json::Value {
 
 /// A record with every top-level text field trimmed.
 pub fn normalised(record: &Record) -> Record {
-    let Ok(serde_json::Value::Object(obj)) = serde_json::to_value(record) else {
-        return record.clone();
-    };
-    let obj: serde_json::Map<String, serde_json::Value> =
-        obj.iter().map(|(k, v)| (k.clone(), trimmed(v))).collect();
-    serde_json::from_value(serde_json::Value::Object(obj)).unwrap_or_else(|_| record.clone())
+    let mut r = record.clone();
+    r.trim_text();
+    r
 }
 
 /// Every editable field of a new record stamped with its creation stamp.
@@ -379,6 +376,85 @@ mod tests {
             Record::Criterion(c) => &c.title,
             _ => panic!("not a criterion"),
         }
+    }
+
+    /// Every record kind the casebook and the demo build, plus a signature.
+    fn every_kind() -> Vec<Record> {
+        let conf = crate::casebook::central_block_conference();
+        let mut all = demo::records();
+        all.extend(conf.rounds.into_iter().map(Record::Round));
+        all.extend(conf.sheets.into_iter().map(Record::ScoreSheet));
+        all.extend(conf.cells.into_iter().map(Record::ScoreCell));
+        all.extend(conf.ballots.into_iter().map(|(b, _)| Record::Ballot(b)));
+        all.push(Record::Signature(crate::model::Signature {
+            id: Uuid::from_u128(5),
+            block_id: demo::BLOCK_ID,
+            covenant_id: demo::COVENANT_ID,
+            unit: demo::id(1),
+            signer: "Nguyễn Văn An".into(),
+            signed_at_ms: 0,
+        }));
+        all
+    }
+
+    #[test]
+    fn trim_text_covers_every_top_level_text_field() {
+        // The oracle pads every top-level string of the JSON form, whatever the kind.
+        for record in every_kind() {
+            let serde_json::Value::Object(mut obj) = serde_json::to_value(&record).unwrap() else {
+                panic!("a record is an object");
+            };
+            let keys: Vec<String> = obj.keys().cloned().collect();
+            for k in keys {
+                let Some(serde_json::Value::String(s)) = obj.get(&k).cloned() else {
+                    continue;
+                };
+                // Ids, enums and points refuse padding; every text field takes it.
+                let mut probe = obj.clone();
+                probe.insert(k.clone(), format!(" {s}\t").into());
+                if serde_json::from_value::<Record>(serde_json::Value::Object(probe.clone()))
+                    .is_ok()
+                {
+                    obj = probe;
+                }
+            }
+            let padded: Record =
+                serde_json::from_value(serde_json::Value::Object(obj)).expect("padded");
+            let mut want = serde_json::to_value(&padded).unwrap();
+            if let serde_json::Value::Object(o) = &mut want {
+                for v in o.values_mut() {
+                    if let serde_json::Value::String(s) = v {
+                        *s = s.trim().to_owned();
+                    }
+                }
+            }
+            assert_eq!(
+                serde_json::to_value(normalised(&padded)).unwrap(),
+                want,
+                "{}",
+                record.record_type()
+            );
+        }
+    }
+
+    #[test]
+    fn normalised_trims_top_level_text_only_when_needed() {
+        let clean = criterion();
+        assert_eq!(
+            normalised(&clean),
+            clean,
+            "nothing to trim: the same record"
+        );
+        let mut padded = clean.clone();
+        if let Record::Criterion(c) = &mut padded {
+            c.title = format!("  {}\t", c.title);
+            c.guidance = " Có minh chứng ".into();
+        }
+        let Record::Criterion(got) = normalised(&padded) else {
+            panic!("not a criterion");
+        };
+        assert_eq!(got.title, title_of(&clean));
+        assert_eq!(got.guidance, "Có minh chứng");
     }
 
     #[test]

@@ -51,7 +51,8 @@ pub struct Write {
     pub deleted: bool,
     /// The changed fields before (JSON; `null` for a creation).
     pub old: serde_json::Value,
-    /// The changed fields after (JSON; `null` for a deletion).
+    /// The changed fields after (JSON; `null` for a deletion, and for a creation, whose new
+    /// value is the whole record).
     pub new: serde_json::Value,
 }
 
@@ -295,7 +296,7 @@ impl World {
             clocks: mutation::created_clocks(record, hlc),
             deleted: false,
             old: serde_json::Value::Null,
-            new: serde_json::to_value(record).unwrap_or_default(),
+            new: serde_json::Value::Null,
         }];
         if let Record::Signature(s) = record {
             writes.extend(self.sign(hlc, s.covenant_id, s.unit)?);

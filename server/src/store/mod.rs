@@ -312,12 +312,34 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<BallotPaper>, StoreError>> + Send;
 }
 
-/// One applied write, ready for the database.
+/// One applied write, ready for the database: its JSON is written once, here.
 pub(crate) struct RecordRow {
-    pub record: Record,
-    pub clocks: FieldClocks,
+    pub id: Uuid,
+    pub kind: &'static str,
+    pub block_id: Option<Uuid>,
+    pub body: String,
+    pub clocks: String,
     pub deleted: bool,
     pub seq: u64,
+}
+
+impl RecordRow {
+    fn new(
+        record: &Record,
+        clocks: &FieldClocks,
+        deleted: bool,
+        seq: u64,
+    ) -> Result<RecordRow, StoreError> {
+        Ok(RecordRow {
+            id: record.id(),
+            kind: record.record_type(),
+            block_id: record.scope(),
+            body: serde_json::to_string(record)?,
+            clocks: serde_json::to_string(clocks)?,
+            deleted,
+            seq,
+        })
+    }
 }
 
 /// One audit line to append.
@@ -510,6 +532,13 @@ pub(crate) async fn push_batch<T: PushTx>(
                 }
             }
             for w in a.writes {
+                let row = RecordRow::new(&w.record, &w.clocks, w.deleted, seq)?;
+                // A creation's new value is the record itself, already written out as the body.
+                let new = if w.old.is_null() {
+                    row.body.clone()
+                } else {
+                    serde_json::to_string(&w.new)?
+                };
                 batch.audit.push(AuditInsert {
                     mutation_id: m.id,
                     device_id: device,
@@ -517,8 +546,8 @@ pub(crate) async fn push_batch<T: PushTx>(
                     record_id: w.record.id(),
                     block_id: w.record.scope(),
                     op: m.op.name(),
-                    old: w.old.to_string(),
-                    new: w.new.to_string(),
+                    old: serde_json::to_string(&w.old)?,
+                    new,
                     won: a.won,
                     hlc: serde_json::to_string(&m.hlc)?,
                     reason: a.reason.clone(),
@@ -531,16 +560,10 @@ pub(crate) async fn push_batch<T: PushTx>(
                     *v = (*v).max(seq);
                 }
                 // One row per record per statement: a later write in the batch replaces it.
-                let row = RecordRow {
-                    record: w.record,
-                    clocks: w.clocks,
-                    deleted: w.deleted,
-                    seq,
-                };
-                match last.get(&row.record.id()) {
+                match last.get(&row.id) {
                     Some(&k) => batch.records[k] = row,
                     None => {
-                        last.insert(row.record.id(), batch.records.len());
+                        last.insert(row.id, batch.records.len());
                         batch.records.push(row);
                     }
                 }
@@ -583,13 +606,8 @@ pub(crate) async fn insert_all<T: PushTx>(
         records: records
             .iter()
             .zip(first..)
-            .map(|(r, seq)| RecordRow {
-                record: r.clone(),
-                clocks: FieldClocks::new(),
-                deleted: false,
-                seq,
-            })
-            .collect(),
+            .map(|(r, seq)| RecordRow::new(r, &FieldClocks::new(), false, seq))
+            .collect::<Result<_, _>>()?,
         ..Batch::default()
     };
     tx.write(&batch).await

@@ -156,11 +156,11 @@ impl PushTx for Tx<'_> {
             let mut seqs = Vec::new();
             let mut deleted = Vec::new();
             for r in &b.records {
-                ids.push(r.record.id());
-                kinds.push(r.record.record_type());
-                blocks.push(r.record.scope());
-                bodies.push(serde_json::to_string(&r.record)?);
-                clocks.push(serde_json::to_string(&r.clocks)?);
+                ids.push(r.id);
+                kinds.push(r.kind);
+                blocks.push(r.block_id);
+                bodies.push(r.body.as_str());
+                clocks.push(r.clocks.as_str());
                 seqs.push(seq_to_sql(r.seq));
                 deleted.push(r.deleted);
             }

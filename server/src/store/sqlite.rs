@@ -341,24 +341,15 @@ impl PushTx for Tx<'_> {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO records (id, kind, block_id, body, clocks, seq, deleted) ",
             );
-            let mut err = None;
             q.push_values(chunk, |mut v, r| {
-                let body = serde_json::to_string(&r.record).unwrap_or_else(|e| {
-                    err = Some(e);
-                    String::new()
-                });
-                let clocks = serde_json::to_string(&r.clocks).unwrap_or_default();
-                v.push_bind(r.record.id().to_string())
-                    .push_bind(r.record.record_type())
-                    .push_bind(r.record.scope().map(|b| b.to_string()))
-                    .push_bind(body)
-                    .push_bind(clocks)
+                v.push_bind(r.id.to_string())
+                    .push_bind(r.kind)
+                    .push_bind(r.block_id.map(|b| b.to_string()))
+                    .push_bind(&r.body)
+                    .push_bind(&r.clocks)
                     .push_bind(seq_to_sql(r.seq))
                     .push_bind(r.deleted);
             });
-            if let Some(e) = err {
-                return Err(e.into());
-            }
             q.push(
                 " ON CONFLICT (id) DO UPDATE SET body = excluded.body, clocks = excluded.clocks, \
                  seq = excluded.seq, deleted = excluded.deleted",
