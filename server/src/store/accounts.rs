@@ -2,10 +2,12 @@
 //! on both backends (text ids, `$n` parameters), expanded into each `Store` impl by
 //! `accounts!` so it is written once.
 
-/// The account-side `Store` methods, for a store with a `pool` field.
+/// The account-side `Store` methods, for a store with a `pool` field and a `write_turn`
+/// method; each write first takes the store's write turn.
 macro_rules! accounts {
     () => {
         async fn create_account(&self, a: &AccountRow) -> Result<(), StoreError> {
+            let _turn = self.write_turn().await;
             let res = sqlx::query(
                 "INSERT INTO accounts (id, username, name, password_hash, admin, created_ms)
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -81,6 +83,7 @@ macro_rules! accounts {
         }
 
         async fn set_grant(&self, account: Uuid, g: &Grant) -> Result<(), StoreError> {
+            let _turn = self.write_turn().await;
             sqlx::query(
                 "INSERT INTO grants (account_id, block_id, role, unit_id) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (account_id, block_id) DO UPDATE SET role = excluded.role, unit_id = excluded.unit_id",
@@ -102,6 +105,7 @@ macro_rules! accounts {
             device_name: &str,
             expires_ms: i64,
         ) -> Result<(), StoreError> {
+            let _turn = self.write_turn().await;
             let now = $crate::store::now_ms();
             sqlx::query(
                 "INSERT INTO tokens (token_hash, account_id, device_id, device_name, created_ms, last_used_ms, expires_ms)
@@ -143,6 +147,7 @@ macro_rules! accounts {
             now_ms: i64,
             expires_ms: i64,
         ) -> Result<(), StoreError> {
+            let _turn = self.write_turn().await;
             sqlx::query(
                 "UPDATE tokens SET last_used_ms = $2, expires_ms = $3 WHERE token_hash = $1 AND revoked_ms IS NULL",
             )
@@ -155,6 +160,7 @@ macro_rules! accounts {
         }
 
         async fn revoke_token(&self, token_hash: &str, now_ms: i64) -> Result<(), StoreError> {
+            let _turn = self.write_turn().await;
             sqlx::query(
                 "UPDATE tokens SET revoked_ms = $2 WHERE token_hash = $1 AND revoked_ms IS NULL",
             )
@@ -170,6 +176,7 @@ macro_rules! accounts {
             code_hash: &str,
             c: &JoinCodeRow,
         ) -> Result<(), StoreError> {
+            let _turn = self.write_turn().await;
             sqlx::query(
                 "INSERT INTO join_codes (code_hash, block_id, role, unit_id, created_by, expires_ms)
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -196,6 +203,7 @@ macro_rules! accounts {
             device_name: &str,
             token_expires_ms: i64,
         ) -> Result<Option<Grant>, StoreError> {
+            let _turn = self.write_turn().await;
             let mut tx = self.pool.begin().await?;
             // The update is the claim: of two devices racing with one code, one row changes.
             let row = sqlx::query(

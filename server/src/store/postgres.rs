@@ -45,6 +45,13 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// PostgreSQL takes concurrent writers itself: no turn to wait for.
+    async fn write_turn(&self) -> Option<()> {
+        None
+    }
+}
+
 struct Tx<'c>(Transaction<'c, Postgres>);
 
 impl Tx<'_> {

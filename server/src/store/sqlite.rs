@@ -99,6 +99,15 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Waits for this process's turn to write. SQLite has one writer; a write that waited in
+    /// SQLite's busy handler instead would starve behind back-to-back push groups (a login
+    /// during a busy hall timed out after 10 s), while this lock is first come, first served.
+    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        Some(self.writer.lock().await)
+    }
+}
+
 /// Takes the pushes waiting in `queue` in groups and commits each group together.
 async fn write_loop(
     pool: SqlitePool,
