@@ -314,12 +314,12 @@ async fn every_role_against_reads() {
         );
         let blocks = who.readable_blocks();
         let page = store.pull(blocks.as_deref(), 0, 5_000).await.expect("pull");
-        let of_block = page
-            .changes
+        let changes = page.decode().expect("decode");
+        let of_block = changes
             .iter()
-            .filter(|c| c.decode().expect("decode").record.scope() == Some(BLOCK))
+            .filter(|c| c.record.scope() == Some(BLOCK))
             .count();
-        let units = page.changes.len() - of_block;
+        let units = changes.len() - of_block;
         assert_eq!(units, 9, "{name} sees the units");
         assert_eq!(
             of_block,

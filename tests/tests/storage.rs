@@ -54,9 +54,12 @@ async fn story<S: Store>(store: S) {
     let (mut cursor, mut seen) = (0, 0);
     loop {
         let page = store.pull(None, cursor, 7).await.expect("pull");
-        assert!(page.changes.len() <= 7);
-        assert!(page.changes.windows(2).all(|w| w[0].seq < w[1].seq));
-        seen += page.changes.len();
+        let changes = page.decode().expect("decode");
+        assert_eq!(changes.len(), page.count);
+        assert!(changes.len() <= 7);
+        assert!(changes.windows(2).all(|w| w[0].seq < w[1].seq));
+        assert!(changes.iter().all(|c| c.seq <= page.cursor));
+        seen += changes.len();
         cursor = page.cursor;
         if !page.more {
             break;
@@ -65,13 +68,21 @@ async fn story<S: Store>(store: S) {
     assert_eq!(seen, demo.len());
     let other = [Uuid::from_u128(0xB10C)];
     let page = store.pull(Some(&other), 0, 1000).await.expect("pull");
-    assert!(
-        page.changes
-            .iter()
-            .all(|c| c.decode().expect("decode").record.scope().is_none())
-    );
-    assert_eq!(page.changes.len(), 9, "the nine units");
+    let changes = page.decode().expect("decode");
+    assert!(changes.iter().all(|c| c.record.scope().is_none()));
+    assert_eq!(changes.len(), 9, "the nine units");
     assert_eq!(page.cursor, cursor, "a filtered pull still reaches the end");
+    // The same in pages of four: 4 + 4 + 1 units, then the end.
+    let (mut at, mut units) = (0, 0);
+    loop {
+        let page = store.pull(Some(&other), at, 4).await.expect("pull");
+        units += page.decode().expect("decode").len();
+        at = page.cursor;
+        if !page.more {
+            break;
+        }
+    }
+    assert_eq!((units, at), (9, cursor));
 
     // Applied once; a retry is a duplicate; an older stamp does not overwrite.
     let a = rename(dev, 1_000, "Tiêu chí do thư ký sửa");
@@ -94,11 +105,8 @@ async fn story<S: Store>(store: S) {
         .expect("older");
     assert_eq!(title(&store).await.0, "Tiêu chí do thư ký sửa");
     let page = store.pull(None, cursor, 100).await.expect("pull");
-    assert!(
-        page.changes
-            .iter()
-            .any(|c| c.decode().expect("decode").record.id() == CRITERION)
-    );
+    let changes = page.decode().expect("decode");
+    assert!(changes.iter().any(|c| c.record.id() == CRITERION));
 
     // Rights and unknown ids: each refused alone, the rest of the batch applies.
     let d1 = script::delegate(1);
@@ -458,11 +466,10 @@ async fn two_writers<S: Store>(a: S, b: S) {
     }
     let page = a.pull(None, 0, 1_000).await.expect("pull");
     let sheets = page
-        .changes
+        .decode()
+        .expect("decode")
         .iter()
-        .filter(|c| {
-            matches!(c.decode().expect("decode").record, Record::ScoreSheet(ref s) if s.round_id == round)
-        })
+        .filter(|c| matches!(c.record, Record::ScoreSheet(ref s) if s.round_id == round))
         .count();
     assert_eq!(sheets, 9, "one sheet per unit");
 }

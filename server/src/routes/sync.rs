@@ -11,7 +11,6 @@ use shared::protocol::{
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::store::StoredChange;
 use crate::{AppState, Store};
 
 /// `shared::protocol::SyncResponse` as the server writes it: pulled records go out as stored.
@@ -19,7 +18,7 @@ use crate::{AppState, Store};
 pub(crate) struct SyncReply {
     protocol: ProtocolVersion,
     outcomes: Vec<Outcome>,
-    changes: Vec<StoredChange>,
+    changes: Box<RawValue>,
     cursor: u64,
     more: bool,
 }

@@ -70,47 +70,26 @@ impl From<serde_json::Error> for StoreError {
     }
 }
 
-/// One change as stored. The record and its clocks stay JSON text, so a pull sends them on
-/// without decoding and encoding them again; it serialises as `shared::protocol::Change`.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct StoredChange {
-    /// Its server sequence.
-    pub seq: u64,
-    /// The record (JSON).
-    pub record: Box<RawValue>,
-    /// The stamp that last wrote each field (JSON object).
-    #[serde(skip_serializing_if = "is_empty_object")]
-    pub clocks: Box<RawValue>,
-    /// Whether the record was deleted.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub deleted: bool,
-}
-
-fn is_empty_object(raw: &RawValue) -> bool {
-    raw.get() == "{}"
-}
-
-impl StoredChange {
-    /// The change decoded, as a device reads it.
-    pub fn decode(&self) -> Result<Change, StoreError> {
-        Ok(Change {
-            seq: self.seq,
-            record: serde_json::from_str(self.record.get())?,
-            clocks: serde_json::from_str(self.clocks.get())?,
-            deleted: self.deleted,
-        })
-    }
-}
-
-/// One page of changes.
+/// One page of changes. The changes are the JSON array the database assembles from the stored
+/// records (the wire form of `Vec<shared::protocol::Change>`), so a pull never decodes and
+/// encodes them again.
 #[derive(Debug, Clone)]
 pub struct Page {
-    /// Changes in sequence order.
-    pub changes: Vec<StoredChange>,
+    /// The changes in sequence order (JSON array).
+    pub changes: Box<RawValue>,
+    /// How many changes the array holds.
+    pub count: usize,
     /// The cursor after this page.
     pub cursor: u64,
     /// Whether more changes wait.
     pub more: bool,
+}
+
+impl Page {
+    /// The changes decoded, as a device reads them.
+    pub fn decode(&self) -> Result<Vec<Change>, StoreError> {
+        Ok(serde_json::from_str(self.changes.get())?)
+    }
 }
 
 /// An account as stored.
@@ -650,22 +629,9 @@ impl Backend {
     }
 }
 
-/// A pulled row: sequence, JSON body, field clocks, tombstone flag.
-pub(crate) type ChangeRow = (i64, String, String, bool);
-
-/// Pulled rows as changes; the JSON is only checked, not decoded.
-pub(crate) fn stored_changes(rows: Vec<ChangeRow>) -> Result<Vec<StoredChange>, StoreError> {
-    rows.into_iter()
-        .map(|(seq, body, clocks, deleted)| {
-            Ok(StoredChange {
-                seq: seq_from_sql(seq),
-                record: RawValue::from_string(body)?,
-                clocks: RawValue::from_string(clocks)?,
-                deleted,
-            })
-        })
-        .collect()
-}
+/// A page as the database aggregates it: how many rows (at most `limit`), the last sequence,
+/// and the rows as a JSON array.
+pub(crate) type PageRow = (i64, Option<i64>, String);
 
 /// One stored entry from its JSON body, field clocks and tombstone flag.
 pub(crate) fn decode_entry(body: &str, clocks: &str, deleted: bool) -> Result<Entry, StoreError> {
@@ -676,22 +642,21 @@ pub(crate) fn decode_entry(body: &str, clocks: &str, deleted: bool) -> Result<En
     })
 }
 
-/// Cuts a fetched `limit + 1` rows to a page and its cursor.
+/// A page and its cursor from the aggregated rows and whether more rows follow them.
 ///
 /// `upto` is the sequence counter read before the rows: every sequence up to it was
 /// committed, so a last page may move the cursor there even when the account's filter hid
 /// the rows in between.
-pub(crate) fn page(mut changes: Vec<StoredChange>, cursor: u64, limit: u32, upto: u64) -> Page {
-    let more = changes.len() > limit as usize;
-    changes.truncate(limit as usize);
-    let cursor = if more {
-        changes.last().map_or(cursor, |c| c.seq)
-    } else {
-        upto.max(cursor)
+pub(crate) fn page(row: PageRow, more: bool, cursor: u64, upto: u64) -> Result<Page, StoreError> {
+    let (count, last, json) = row;
+    let cursor = match last {
+        Some(last) if more => seq_from_sql(last),
+        _ => upto.max(cursor),
     };
-    Page {
-        changes,
+    Ok(Page {
+        changes: RawValue::from_string(json)?,
+        count: usize::try_from(count).unwrap_or(0),
         cursor,
         more,
-    }
+    })
 }

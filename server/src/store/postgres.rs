@@ -279,41 +279,49 @@ impl Store for PgStore {
         let upto: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'seq'")
             .fetch_one(&mut *conn)
             .await?;
-        // Two statements rather than `$3 IS NULL OR …`, each choosing the page's sequences
-        // first: whatever plan the statistics lead to (a bulk upload leaves them stale), only
-        // the page's rows are turned into text.
-        let rows = match blocks {
-            None => {
-                sqlx::query_as::<_, super::ChangeRow>(
-                    "SELECT seq, body::text, clocks::text, deleted FROM records
-                     WHERE seq IN (SELECT seq FROM records WHERE seq > $1 AND seq <= $2
-                                   ORDER BY seq LIMIT $3)
-                     ORDER BY seq",
-                )
-                .bind(seq_to_sql(cursor))
-                .bind(upto)
-                .bind(i64::from(limit) + 1)
-                .fetch_all(&mut *conn)
-                .await?
-            }
-            Some(blocks) => {
-                sqlx::query_as::<_, super::ChangeRow>(
-                    "SELECT seq, body::text, clocks::text, deleted FROM records
-                     WHERE seq IN (SELECT seq FROM records WHERE seq > $1 AND seq <= $2
-                                     AND (block_id IS NULL OR block_id = ANY($3))
-                                   ORDER BY seq LIMIT $4)
-                     ORDER BY seq",
-                )
-                .bind(seq_to_sql(cursor))
-                .bind(upto)
-                .bind(blocks)
-                .bind(i64::from(limit) + 1)
-                .fetch_all(&mut *conn)
-                .await?
-            }
+        // The account's blocks (units belong to none and are public); no `$n IS NULL OR …`,
+        // so each form keeps its own plan.
+        let filter = if blocks.is_some() {
+            " AND (block_id IS NULL OR block_id = ANY($4))"
+        } else {
+            ""
         };
-        let changes = super::stored_changes(rows)?;
-        Ok(super::page(changes, cursor, limit, seq_from_sql(upto)))
+        // The page's sequences are chosen first, so whatever plan the statistics lead to (a
+        // bulk upload leaves them stale) only the page's rows are turned into text; then the
+        // database writes them as the wire's JSON array of `shared::protocol::Change` objects.
+        let sql = format!(
+            "SELECT COUNT(*), MAX(seq),
+                    '[' || COALESCE(string_agg('{{\"seq\":' || seq || ',\"record\":' || body::text
+                        || CASE WHEN clocks = '{{}}'::jsonb THEN '' ELSE ',\"clocks\":' || clocks::text END
+                        || CASE WHEN deleted THEN ',\"deleted\":true' ELSE '' END || '}}', ','
+                        ORDER BY seq), '') || ']'
+             FROM records
+             WHERE seq IN (SELECT seq FROM records WHERE seq > $1 AND seq <= $2{filter}
+                           ORDER BY seq LIMIT $3)"
+        );
+        let mut q = sqlx::query_as::<_, super::PageRow>(&sql)
+            .bind(seq_to_sql(cursor))
+            .bind(upto)
+            .bind(i64::from(limit));
+        if let Some(blocks) = blocks {
+            q = q.bind(blocks);
+        }
+        let row = q.fetch_one(&mut *conn).await?;
+        let more = match row.1 {
+            Some(last) if row.0 >= i64::from(limit) => {
+                let sql = format!(
+                    "SELECT EXISTS (SELECT 1 FROM records WHERE seq > $1 AND seq <= $2{})",
+                    filter.replace("$4", "$3")
+                );
+                let mut q = sqlx::query_scalar::<_, bool>(&sql).bind(last).bind(upto);
+                if let Some(blocks) = blocks {
+                    q = q.bind(blocks);
+                }
+                q.fetch_one(&mut *conn).await?
+            }
+            _ => false,
+        };
+        super::page(row, more, cursor, seq_from_sql(upto))
     }
 
     async fn changed_blocks(&self, cursor: u64) -> Result<(Vec<Uuid>, u64), StoreError> {

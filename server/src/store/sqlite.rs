@@ -447,32 +447,55 @@ impl Store for SqliteStore {
         let upto: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'seq'")
             .fetch_one(&mut *conn)
             .await?;
+        // The account's blocks (units belong to none and are public).
+        let filter = |q: &mut QueryBuilder<'_, Sqlite>| {
+            if let Some(blocks) = blocks {
+                q.push(" AND (block_id IS NULL");
+                if !blocks.is_empty() {
+                    q.push(" OR block_id IN (");
+                    let mut list = q.separated(", ");
+                    for b in blocks {
+                        list.push_bind(b.to_string());
+                    }
+                    q.push(")");
+                }
+                q.push(")");
+            }
+        };
+        // The database writes the page as the wire's JSON array of
+        // `shared::protocol::Change` objects, one row for the whole page.
         let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT seq, body, clocks, deleted FROM records WHERE seq > ",
+            "SELECT COUNT(*), MAX(seq), '[' || COALESCE(group_concat('{\"seq\":' || seq \
+             || ',\"record\":' || body \
+             || CASE WHEN clocks = '{}' THEN '' ELSE ',\"clocks\":' || clocks END \
+             || CASE WHEN deleted THEN ',\"deleted\":true' ELSE '' END || '}', ',' \
+             ORDER BY seq), '') || ']' \
+             FROM (SELECT seq, body, clocks, deleted FROM records WHERE seq > ",
         );
         q.push_bind(seq_to_sql(cursor))
             .push(" AND seq <= ")
             .push_bind(upto);
-        if let Some(blocks) = blocks {
-            q.push(" AND (block_id IS NULL");
-            if !blocks.is_empty() {
-                q.push(" OR block_id IN (");
-                let mut list = q.separated(", ");
-                for b in blocks {
-                    list.push_bind(b.to_string());
-                }
-                q.push(")");
-            }
-            q.push(")");
-        }
+        filter(&mut q);
         q.push(" ORDER BY seq LIMIT ")
-            .push_bind(i64::from(limit) + 1);
-        let rows = q
-            .build_query_as::<super::ChangeRow>()
-            .fetch_all(&mut *conn)
+            .push_bind(i64::from(limit))
+            .push(")");
+        let row = q
+            .build_query_as::<super::PageRow>()
+            .fetch_one(&mut *conn)
             .await?;
-        let changes = super::stored_changes(rows)?;
-        Ok(super::page(changes, cursor, limit, seq_from_sql(upto)))
+        let more = match row.1 {
+            Some(last) if row.0 >= i64::from(limit) => {
+                let mut q = QueryBuilder::<Sqlite>::new(
+                    "SELECT EXISTS (SELECT 1 FROM records WHERE seq > ",
+                );
+                q.push_bind(last).push(" AND seq <= ").push_bind(upto);
+                filter(&mut q);
+                q.push(")");
+                q.build_query_scalar::<bool>().fetch_one(&mut *conn).await?
+            }
+            _ => false,
+        };
+        super::page(row, more, cursor, seq_from_sql(upto))
     }
 
     async fn changed_blocks(&self, cursor: u64) -> Result<(Vec<Uuid>, u64), StoreError> {
