@@ -5,7 +5,9 @@
 // cache-first and never change under one name: an old index.html always meets its own
 // script and module, never a newer one. At install the worker reads index.html to learn
 // the current file names and caches them together with it.
-const CACHE = 'thidua-shell-v2';
+const CACHE = 'thidua-shell-v3';
+// Unhashed files of the shell: cached at install, served from the cache and refreshed behind.
+const STATIC = ['/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png'];
 // Trunk prints its 64-bit hash in hex without leading zeros: 1 to 16 digits.
 const HASHED = /-[0-9a-f]{1,16}(_bg)?\.(js|wasm|css)$/;
 
@@ -21,7 +23,7 @@ async function cacheShell() {
   for (const m of html.matchAll(/'(\/[^']+\.(?:js|wasm))'/g)) {
     if (HASHED.test(m[1])) assets.push(m[1]);
   }
-  await cache.addAll([...new Set(assets)]);
+  await cache.addAll([...new Set(assets), ...STATIC]);
   await cache.put('/', res);
 }
 
@@ -54,6 +56,21 @@ self.addEventListener('fetch', (event) => {
           return res;
         })
         .catch(async () => (await caches.match('/')) || Response.error()),
+    );
+    return;
+  }
+  if (STATIC.includes(url.pathname)) {
+    event.respondWith(
+      caches.open(CACHE).then(async (cache) => {
+        const hit = await cache.match(req);
+        const fresh = fetch(req)
+          .then((res) => {
+            if (res.ok) cache.put(req, res.clone());
+            return res;
+          })
+          .catch(() => hit || Response.error());
+        return hit || fresh;
+      }),
     );
     return;
   }

@@ -19,7 +19,12 @@ wasm_env() {
     RUSTC_BOOTSTRAP=1 "$@"
 }
 
-# Builds the release app into dist/.
+# Builds the release app into dist/, with Brotli and gzip copies for the server to send.
+# A panic aborts at once, with no message formatting linked in, and the standard library
+# is built for size: the shell's budget is 300 KB compressed (README, "Budgets").
 build_app() {
-  (cd "$ROOT" && wasm_env trunk build --release)
+  (cd "$ROOT" \
+    && RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
+       CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size wasm_env trunk build --release \
+    && node scripts/node/precompress.mjs dist)
 }

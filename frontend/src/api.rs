@@ -2,7 +2,7 @@
 
 use gloo_net::http::Request;
 use shared::protocol::{
-    ErrorBody, ErrorCode, LoginRequest, SyncRequest, SyncResponse, TokenResponse,
+    ErrorBody, ErrorCode, JoinRequest, LoginRequest, SyncRequest, SyncResponse, TokenResponse,
 };
 
 /// Why a call to the server failed.
@@ -72,6 +72,21 @@ pub async fn login(base: &str, req: &LoginRequest) -> Result<TokenResponse, ApiE
     post(base, "/api/v1/auth/login", None, req).await
 }
 
+/// `POST {base}/api/v1/auth/join` with a one-time code.
+pub async fn join(base: &str, req: &JoinRequest) -> Result<TokenResponse, ApiError> {
+    post(base, "/api/v1/auth/join", None, req).await
+}
+
+/// `POST {base}/api/v1/auth/logout`: revokes this device's token.
+pub async fn logout(base: &str, token: &str) -> Result<(), ApiError> {
+    Request::post(&format!("{base}/api/v1/auth/logout"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| ApiError::Network(e.to_string()))
+}
+
 async fn post<Req: serde::Serialize, Res: serde::de::DeserializeOwned>(
     base: &str,
     path: &str,
@@ -82,8 +97,13 @@ async fn post<Req: serde::Serialize, Res: serde::de::DeserializeOwned>(
     if let Some(t) = token {
         builder = builder.header("Authorization", &format!("Bearer {t}"));
     }
+    let body = crate::json::to_string(req).map_err(|e| ApiError::Decode {
+        status: 0,
+        message: e.to_string(),
+    })?;
     let res = builder
-        .json(req)
+        .header("Content-Type", "application/json")
+        .body(body)
         .map_err(|e| ApiError::Decode {
             status: 0,
             message: e.to_string(),
@@ -97,12 +117,12 @@ async fn post<Req: serde::Serialize, Res: serde::de::DeserializeOwned>(
         .await
         .map_err(|e| ApiError::Network(e.to_string()))?;
     if status == 200 {
-        return serde_json::from_str(&text).map_err(|e| ApiError::Decode {
+        return crate::json::from_str(&text).map_err(|e| ApiError::Decode {
             status,
             message: e.to_string(),
         });
     }
-    match serde_json::from_str::<ErrorBody>(&text) {
+    match crate::json::from_str::<ErrorBody>(&text) {
         Ok(body) => Err(ApiError::Server { status, body }),
         // A proxy's or a dead upstream's page rather than ours.
         Err(_) if status >= 500 => Err(ApiError::Network(format!("HTTP {status}"))),

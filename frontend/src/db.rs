@@ -1,18 +1,25 @@
-//! The device's store, IndexedDB through rexie. Four object stores:
+//! The device's store, IndexedDB through rexie. Five object stores (schema version 2):
 //! - `base`: records as the server last sent them;
 //! - `records`: what the UI shows: `base` with the pending outbox replayed on top;
-//! - `outbox`: mutations not yet acknowledged (pending) or refused by the server (rejected,
-//!   kept with the reason until the user discards them);
-//! - `meta`: the device id, clock, cursor and last sync result.
+//! - `outbox`: mutations not yet acknowledged by the server;
+//! - `rejected`: mutations the server refused, kept with the reason until the user
+//!   discards them (version 1 kept them in `outbox` with a status; `open` moves them);
+//! - `meta`: the device id, clock, cursor, token, account and last sync result.
 //!
-//! Invariant: `records[id]` = `base[id]` + every pending outbox mutation on `id`, in clock
-//! order. Every function that touches one side rebuilds the other in the same transaction,
-//! so a change is either fully recorded or not at all, and a crash leaves nothing between.
+//! Invariant: `records[id]` = `base[id]` + every outbox mutation on `id`, in clock order.
+//! Every function that touches one side rebuilds the other in the same transaction, so a
+//! change is either fully recorded or not at all, and a crash leaves nothing between.
+//!
+//! Values are stored as plain objects made by `JSON.parse` of serde_json's output (and read
+//! back through `JSON.stringify`): one serializer for the wire and the disk keeps the
+//! WebAssembly small, and a version 1 database (written with serde-wasm-bindgen's
+//! JSON-compatible objects) reads the same.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rexie::{ObjectStore, Rexie, Store, Transaction, TransactionMode};
 use serde::{Deserialize, Serialize};
+use shared::access::Principal;
 use shared::mutation::{self, FieldClocks, Mutation, Op};
 use shared::protocol::{Rejection, SyncResponse};
 use shared::{DomainError, Hlc, Record};
@@ -21,9 +28,12 @@ use wasm_bindgen::JsValue;
 
 use crate::ids;
 
+/// The schema version `open` creates or upgrades to.
+pub const SCHEMA_VERSION: u32 = 2;
 const BASE: &str = "base";
 const RECORDS: &str = "records";
 const OUTBOX: &str = "outbox";
+const REJECTED: &str = "rejected";
 const META: &str = "meta";
 const META_KEY: &str = "state";
 
@@ -38,8 +48,8 @@ impl From<rexie::Error> for DbError {
     }
 }
 
-impl From<serde_wasm_bindgen::Error> for DbError {
-    fn from(e: serde_wasm_bindgen::Error) -> Self {
+impl From<serde_json::Error> for DbError {
+    fn from(e: serde_json::Error) -> Self {
         DbError(e.to_string())
     }
 }
@@ -71,7 +81,7 @@ pub enum OutboxStatus {
     Rejected,
 }
 
-/// One outbox entry.
+/// One outbox (or rejected) entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {
     /// The mutation id (the store's key).
@@ -105,6 +115,9 @@ pub struct SyncMeta {
     /// Who signed in, for the sync bar.
     #[serde(default)]
     pub account_name: Option<String>,
+    /// The signed-in account's rights, so the app checks edits as the server will.
+    #[serde(default)]
+    pub principal: Option<Principal>,
 }
 
 /// Everything the UI shows, read in one transaction.
@@ -114,6 +127,8 @@ pub struct Snapshot {
     pub records: BTreeMap<Uuid, Record>,
     /// The outbox, oldest first.
     pub outbox: Vec<OutboxEntry>,
+    /// Refused mutations, oldest first.
+    pub rejected: Vec<OutboxEntry>,
     /// Sync state.
     pub meta: Option<SyncMeta>,
 }
@@ -121,20 +136,40 @@ pub struct Snapshot {
 impl Snapshot {
     /// Mutations waiting to be pushed.
     pub fn pending_count(&self) -> usize {
-        self.outbox
-            .iter()
-            .filter(|e| e.status == OutboxStatus::Pending)
-            .count()
+        self.outbox.len()
     }
 
     /// Records with a pending mutation.
     pub fn pending_targets(&self) -> BTreeSet<Uuid> {
-        self.outbox
-            .iter()
-            .filter(|e| e.status == OutboxStatus::Pending)
-            .map(|e| e.target)
-            .collect()
+        self.outbox.iter().map(|e| e.target).collect()
     }
+
+    /// Takes in a local edit already committed to IndexedDB, without reading it back.
+    pub fn absorb(&mut self, edited: &Edited) {
+        for r in &edited.records {
+            self.records.insert(r.id(), r.clone());
+        }
+        for id in &edited.removed {
+            self.records.remove(id);
+        }
+        self.outbox.extend(edited.entries.iter().cloned());
+        if let Some(m) = self.meta.as_mut() {
+            m.hlc = edited.hlc;
+        }
+    }
+}
+
+/// What one local edit wrote, so the UI can update without reading the database again.
+#[derive(Clone, Debug)]
+pub struct Edited {
+    /// The records as they now are.
+    pub records: Vec<Record>,
+    /// Records deleted.
+    pub removed: Vec<Uuid>,
+    /// The new outbox entries.
+    pub entries: Vec<OutboxEntry>,
+    /// The device clock after the edit.
+    pub hlc: Hlc,
 }
 
 /// The open local database.
@@ -142,25 +177,44 @@ pub struct LocalDb {
     rexie: Rexie,
 }
 
-fn to_js<T: Serialize>(v: &T) -> Result<JsValue, DbError> {
-    Ok(v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())?)
+/// A value as a plain JavaScript object, through serde_json and `JSON.parse`.
+pub fn to_js<T: Serialize>(v: &T) -> Result<JsValue, DbError> {
+    let text = crate::json::to_string(v)?;
+    js_sys::JSON::parse(&text).map_err(|e| DbError(format!("JSON.parse: {e:?}")))
 }
 
-fn from_js<T: serde::de::DeserializeOwned>(v: JsValue) -> Result<T, DbError> {
-    Ok(serde_wasm_bindgen::from_value(v)?)
+/// A value back from a plain JavaScript object.
+pub fn from_js<T: serde::de::DeserializeOwned>(v: JsValue) -> Result<T, DbError> {
+    let text: String = js_sys::JSON::stringify(&v)
+        .map_err(|e| DbError(format!("JSON.stringify: {e:?}")))?
+        .into();
+    Ok(crate::json::from_str(&text)?)
+}
+
+/// Many values read at once: one `JSON.stringify` crossing instead of one per value.
+fn from_js_all<T: serde::de::DeserializeOwned>(values: Vec<JsValue>) -> Result<Vec<T>, DbError> {
+    let array: js_sys::Array = values.into_iter().collect();
+    from_js(array.into())
 }
 
 fn key(id: Uuid) -> JsValue {
     JsValue::from_str(&id.to_string())
 }
 
-async fn read_outbox(store: &Store) -> Result<Vec<OutboxEntry>, DbError> {
-    let mut entries = store
-        .get_all(None, None)
+async fn get<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    id: Uuid,
+) -> Result<Option<T>, DbError> {
+    store
+        .get(key(id))
         .await?
-        .into_iter()
-        .map(from_js::<OutboxEntry>)
-        .collect::<Result<Vec<_>, _>>()?;
+        .filter(|v| !v.is_undefined())
+        .map(from_js)
+        .transpose()
+}
+
+async fn read_entries(store: &Store) -> Result<Vec<OutboxEntry>, DbError> {
+    let mut entries: Vec<OutboxEntry> = from_js_all(store.get_all(None, None).await?)?;
     entries.sort_by_key(|e| e.mutation.hlc);
     Ok(entries)
 }
@@ -172,6 +226,12 @@ async fn read_meta(store: &Store) -> Result<Option<SyncMeta>, DbError> {
     }
 }
 
+async fn must_meta(store: &Store) -> Result<SyncMeta, DbError> {
+    read_meta(store)
+        .await?
+        .ok_or_else(|| DbError("no device id".into()))
+}
+
 async fn write_meta(store: &Store, meta: &SyncMeta) -> Result<(), DbError> {
     store
         .put(&to_js(meta)?, Some(&JsValue::from_str(META_KEY)))
@@ -179,48 +239,66 @@ async fn write_meta(store: &Store, meta: &SyncMeta) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Rebuilds `records[id]` from `base[id]` and the pending mutations on it.
+/// Rebuilds `records[id]` from `base[id]` and the outbox mutations on it.
 async fn rebuild(tx: &Transaction, id: Uuid, outbox: &[OutboxEntry]) -> Result<(), DbError> {
-    let base = tx.store(BASE)?;
     let records = tx.store(RECORDS)?;
-    let Some(mut record) = base
-        .get(key(id))
-        .await?
-        .filter(|v| !v.is_undefined())
-        .map(from_js::<Record>)
-        .transpose()?
-    else {
-        return Ok(());
-    };
+    let mut record: Option<Record> = get(&tx.store(BASE)?, id).await?;
     let mut clocks = FieldClocks::new();
-    for e in outbox
-        .iter()
-        .filter(|e| e.target == id && e.status == OutboxStatus::Pending)
-    {
+    for e in outbox.iter().filter(|e| e.target == id) {
+        if matches!(e.mutation.op, Op::Delete { .. }) {
+            record = None;
+            continue;
+        }
         // A pending edit that no longer applies (its record changed kind or it became
         // invalid) stays in the outbox for the server to judge; the view skips it.
-        if let Ok(a) = mutation::apply(&e.mutation, Some(&record), &clocks) {
-            record = a.record;
+        if let Ok(a) = mutation::apply(&e.mutation, record.as_ref(), &clocks) {
+            record = Some(a.record);
             clocks = a.clocks;
         }
     }
-    records.put(&to_js(&record)?, None).await?;
+    match record {
+        Some(r) => records.put(&to_js(&r)?, None).await?,
+        None => {
+            records.delete(key(id)).await?;
+            JsValue::UNDEFINED
+        }
+    };
     Ok(())
+}
+
+/// Moves the refused entries `outcomes` names from the outbox to `rejected`; returns the
+/// records they touched.
+async fn set_aside(tx: &Transaction, refused: &[Rejection]) -> Result<BTreeSet<Uuid>, DbError> {
+    let outbox = tx.store(OUTBOX)?;
+    let rejected = tx.store(REJECTED)?;
+    let mut touched = BTreeSet::new();
+    for r in refused {
+        if let Some(mut entry) = get::<OutboxEntry>(&outbox, r.mutation_id).await? {
+            entry.status = OutboxStatus::Rejected;
+            entry.rejection = Some(r.clone());
+            touched.insert(entry.target);
+            outbox.delete(key(entry.id)).await?;
+            rejected.put(&to_js(&entry)?, None).await?;
+        }
+    }
+    Ok(touched)
 }
 
 impl LocalDb {
     /// Opens (creating or upgrading) the database called `name`.
     pub async fn open(name: &str) -> Result<LocalDb, DbError> {
         let rexie = Rexie::builder(name)
-            .version(1)
+            .version(SCHEMA_VERSION)
             .add_object_store(ObjectStore::new(BASE).key_path("id"))
             .add_object_store(ObjectStore::new(RECORDS).key_path("id"))
             .add_object_store(ObjectStore::new(OUTBOX).key_path("id"))
+            .add_object_store(ObjectStore::new(REJECTED).key_path("id"))
             .add_object_store(ObjectStore::new(META))
             .build()
             .await?;
         let db = LocalDb { rexie };
         db.ensure_meta().await?;
+        db.migrate_rejected().await?;
         Ok(db)
     }
 
@@ -242,6 +320,7 @@ impl LocalDb {
                     last_error: None,
                     token: None,
                     account_name: None,
+                    principal: None,
                 };
                 write_meta(&store, &meta).await?;
                 meta
@@ -251,77 +330,132 @@ impl LocalDb {
         Ok(meta)
     }
 
-    /// Reads what the UI shows.
-    pub async fn snapshot(&self) -> Result<Snapshot, DbError> {
+    /// Version 1 kept refused mutations in the outbox with a status: move them to their
+    /// own store, in one transaction (a no-op once done).
+    async fn migrate_rejected(&self) -> Result<(), DbError> {
         let tx = self
             .rexie
-            .transaction(&[RECORDS, OUTBOX, META], TransactionMode::ReadOnly)?;
-        let records = tx
-            .store(RECORDS)?
-            .get_all(None, None)
-            .await?
+            .transaction(&[OUTBOX, REJECTED], TransactionMode::ReadWrite)?;
+        let outbox = tx.store(OUTBOX)?;
+        let rejected = tx.store(REJECTED)?;
+        for e in read_entries(&outbox).await? {
+            if e.status == OutboxStatus::Rejected {
+                outbox.delete(key(e.id)).await?;
+                rejected.put(&to_js(&e)?, None).await?;
+            }
+        }
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Reads what the UI shows.
+    pub async fn snapshot(&self) -> Result<Snapshot, DbError> {
+        let tx = self.rexie.transaction(
+            &[RECORDS, OUTBOX, REJECTED, META],
+            TransactionMode::ReadOnly,
+        )?;
+        let records = from_js_all::<Record>(tx.store(RECORDS)?.get_all(None, None).await?)?
             .into_iter()
-            .map(|v| from_js::<Record>(v).map(|r| (r.id(), r)))
-            .collect::<Result<BTreeMap<_, _>, _>>()?;
-        let outbox = read_outbox(&tx.store(OUTBOX)?).await?;
+            .map(|r| (r.id(), r))
+            .collect();
+        let outbox = read_entries(&tx.store(OUTBOX)?).await?;
+        let rejected = read_entries(&tx.store(REJECTED)?).await?;
         let meta = read_meta(&tx.store(META)?).await?;
         tx.done().await?;
         Ok(Snapshot {
             records,
             outbox,
+            rejected,
             meta,
         })
     }
 
-    /// Records a local edit: the changed record and its outbox entry, in one transaction.
+    /// Records one local edit with no check beyond the merge itself.
     pub async fn edit(&self, op: Op) -> Result<Mutation, EditError> {
+        let edited = self.edit_all(vec![op], |_, _| Ok(())).await?;
+        Ok(edited
+            .entries
+            .into_iter()
+            .next()
+            .map(|e| e.mutation)
+            .ok_or_else(|| DbError("no mutation".into()))?)
+    }
+
+    /// Records local edits: the changed records and their outbox entries, all in one
+    /// transaction. `check` sees each mutation with the record it changes (as the earlier
+    /// ops left it) and may refuse it, with the domain's reason; then nothing is written.
+    pub async fn edit_all(
+        &self,
+        ops: Vec<Op>,
+        mut check: impl FnMut(&Mutation, Option<&Record>) -> Result<(), DomainError>,
+    ) -> Result<Edited, EditError> {
         let tx = self
             .rexie
             .transaction(&[RECORDS, OUTBOX, META], TransactionMode::ReadWrite)?;
         let meta_store = tx.store(META)?;
-        let mut meta = read_meta(&meta_store)
-            .await?
-            .ok_or_else(|| DbError("no device id".into()))?;
+        let mut meta = must_meta(&meta_store).await?;
         let records = tx.store(RECORDS)?;
-        let current = records
-            .get(key(op.target()))
-            .await
-            .map_err(DbError::from)?
-            .filter(|v| !v.is_undefined())
-            .map(from_js::<Record>)
-            .transpose()?;
-        meta.hlc = meta.hlc.tick(ids::now_ms());
-        let m = Mutation {
-            id: ids::new_v7(),
+        let outbox = tx.store(OUTBOX)?;
+        let mut now: BTreeMap<Uuid, Option<Record>> = BTreeMap::new();
+        let mut entries = Vec::with_capacity(ops.len());
+        for op in ops {
+            let target = op.target();
+            let current = match now.get(&target) {
+                Some(r) => r.clone(),
+                None => get::<Record>(&records, target).await?,
+            };
+            meta.hlc = meta.hlc.tick(ids::now_ms());
+            let m = Mutation {
+                id: ids::new_v7(),
+                hlc: meta.hlc,
+                op,
+            };
+            let after = check(&m, current.as_ref()).and_then(|()| match &m.op {
+                Op::Delete { .. } => Ok(None),
+                _ => mutation::apply(&m, current.as_ref(), &FieldClocks::new())
+                    .map(|a| Some(a.record)),
+            });
+            let after = match after {
+                Ok(a) => a,
+                Err(e) => {
+                    // Nothing is committed; abort so the transaction leaves no trace.
+                    let _ = tx.abort().await;
+                    return Err(e.into());
+                }
+            };
+            now.insert(target, after);
+            entries.push(OutboxEntry {
+                id: m.id,
+                target,
+                mutation: m,
+                status: OutboxStatus::Pending,
+                rejection: None,
+            });
+        }
+        let mut edited = Edited {
+            records: Vec::new(),
+            removed: Vec::new(),
+            entries,
             hlc: meta.hlc,
-            op,
         };
-        let applied = match mutation::apply(&m, current.as_ref(), &FieldClocks::new()) {
-            Ok(a) => a,
-            Err(e) => {
-                // Nothing was written yet; abort so the transaction leaves no trace.
-                let _ = tx.abort().await;
-                return Err(e.into());
+        for (id, r) in now {
+            match r {
+                Some(r) => {
+                    records.put(&to_js(&r)?, None).await?;
+                    edited.records.push(r);
+                }
+                None => {
+                    records.delete(key(id)).await?;
+                    edited.removed.push(id);
+                }
             }
-        };
-        records
-            .put(&to_js(&applied.record)?, None)
-            .await
-            .map_err(DbError::from)?;
-        let entry = OutboxEntry {
-            id: m.id,
-            target: m.op.target(),
-            mutation: m.clone(),
-            status: OutboxStatus::Pending,
-            rejection: None,
-        };
-        tx.store(OUTBOX)?
-            .add(&to_js(&entry)?, None)
-            .await
-            .map_err(DbError::from)?;
+        }
+        for e in &edited.entries {
+            outbox.add(&to_js(e)?, None).await?;
+        }
         write_meta(&meta_store, &meta).await?;
         tx.done().await.map_err(DbError::from)?;
-        Ok(m)
+        Ok(edited)
     }
 
     /// The sync state and up to `limit` pending mutations, oldest first.
@@ -329,71 +463,47 @@ impl LocalDb {
         let tx = self
             .rexie
             .transaction(&[OUTBOX, META], TransactionMode::ReadOnly)?;
-        let outbox = read_outbox(&tx.store(OUTBOX)?).await?;
-        let meta = read_meta(&tx.store(META)?)
-            .await?
-            .ok_or_else(|| DbError("no device id".into()))?;
+        let outbox = read_entries(&tx.store(OUTBOX)?).await?;
+        let meta = must_meta(&tx.store(META)?).await?;
         tx.done().await?;
-        let pending = outbox
-            .into_iter()
-            .filter(|e| e.status == OutboxStatus::Pending)
-            .take(limit)
-            .map(|e| e.mutation)
-            .collect();
+        let pending = outbox.into_iter().take(limit).map(|e| e.mutation).collect();
         Ok((meta, pending))
     }
 
-    /// Stores a sync answer: drops acknowledged mutations, stores pulled records, replays
-    /// what is still pending on top, and advances the cursor, all in one transaction.
+    /// Stores a sync answer: drops acknowledged mutations, sets refused ones aside, stores
+    /// pulled records, replays what is still pending on top, and advances the cursor, all
+    /// in one transaction.
     pub async fn apply_sync(&self, res: &SyncResponse) -> Result<(), DbError> {
-        let tx = self
-            .rexie
-            .transaction(&[BASE, RECORDS, OUTBOX, META], TransactionMode::ReadWrite)?;
+        let tx = self.rexie.transaction(
+            &[BASE, RECORDS, OUTBOX, REJECTED, META],
+            TransactionMode::ReadWrite,
+        )?;
         let outbox_store = tx.store(OUTBOX)?;
+        let mut refused = Vec::new();
         let mut touched = BTreeSet::new();
         for o in &res.outcomes {
             match o.rejection() {
+                // The view already shows it; the record itself arrives with the pull.
                 None => outbox_store.delete(key(o.mutation_id)).await?,
-                // Set aside with its reason, in this same transaction.
-                Some(r) => {
-                    if let Some(v) = outbox_store
-                        .get(key(o.mutation_id))
-                        .await?
-                        .filter(|v| !v.is_undefined())
-                    {
-                        let mut entry: OutboxEntry = from_js(v)?;
-                        entry.status = OutboxStatus::Rejected;
-                        entry.rejection = Some(r);
-                        touched.insert(entry.target);
-                        outbox_store.put(&to_js(&entry)?, None).await?;
-                    }
-                }
+                Some(r) => refused.push(r),
             }
         }
-        let outbox = read_outbox(&outbox_store).await?;
+        touched.extend(set_aside(&tx, &refused).await?);
+        let outbox = read_entries(&outbox_store).await?;
         let base = tx.store(BASE)?;
-        let records = tx.store(RECORDS)?;
         for change in &res.changes {
             if change.deleted {
                 base.delete(key(change.record.id())).await?;
-                records.delete(key(change.record.id())).await?;
             } else {
                 base.put(&to_js(&change.record)?, None).await?;
             }
+            touched.insert(change.record.id());
         }
-        for id in res
-            .changes
-            .iter()
-            .filter(|c| !c.deleted)
-            .map(|c| c.record.id())
-            .chain(touched)
-        {
+        for id in touched {
             rebuild(&tx, id, &outbox).await?;
         }
         let meta_store = tx.store(META)?;
-        let mut meta = read_meta(&meta_store)
-            .await?
-            .ok_or_else(|| DbError("no device id".into()))?;
+        let mut meta = must_meta(&meta_store).await?;
         for stamp in res.changes.iter().filter_map(|c| c.latest_stamp()) {
             meta.hlc = meta.hlc.observe(stamp);
         }
@@ -407,26 +517,12 @@ impl LocalDb {
 
     /// Sets refused mutations aside with their reason and takes them out of the view.
     pub async fn mark_rejected(&self, rejected: &[Rejection]) -> Result<(), DbError> {
-        let tx = self
-            .rexie
-            .transaction(&[BASE, RECORDS, OUTBOX], TransactionMode::ReadWrite)?;
-        let store = tx.store(OUTBOX)?;
-        let mut touched = BTreeSet::new();
-        for r in rejected {
-            let Some(v) = store
-                .get(key(r.mutation_id))
-                .await?
-                .filter(|v| !v.is_undefined())
-            else {
-                continue;
-            };
-            let mut entry: OutboxEntry = from_js(v)?;
-            entry.status = OutboxStatus::Rejected;
-            entry.rejection = Some(r.clone());
-            touched.insert(entry.target);
-            store.put(&to_js(&entry)?, None).await?;
-        }
-        let outbox = read_outbox(&store).await?;
+        let tx = self.rexie.transaction(
+            &[BASE, RECORDS, OUTBOX, REJECTED],
+            TransactionMode::ReadWrite,
+        )?;
+        let touched = set_aside(&tx, rejected).await?;
+        let outbox = read_entries(&tx.store(OUTBOX)?).await?;
         for id in touched {
             rebuild(&tx, id, &outbox).await?;
         }
@@ -434,22 +530,23 @@ impl LocalDb {
         Ok(())
     }
 
-    /// Stores (or with `None`, forgets) this device's token after signing in or out.
+    /// Stores (or with `None`, forgets) this device's token and account after signing in
+    /// or out.
     pub async fn set_token(
         &self,
         token: Option<String>,
-        account_name: Option<String>,
+        principal: Option<Principal>,
     ) -> Result<(), DbError> {
         let tx = self
             .rexie
             .transaction(&[META], TransactionMode::ReadWrite)?;
         let store = tx.store(META)?;
-        if let Some(mut meta) = read_meta(&store).await? {
-            meta.token = token;
-            meta.account_name = account_name;
-            meta.last_error = None;
-            write_meta(&store, &meta).await?;
-        }
+        let mut meta = must_meta(&store).await?;
+        meta.token = token;
+        meta.account_name = principal.as_ref().map(|p| p.name.clone());
+        meta.principal = principal;
+        meta.last_error = None;
+        write_meta(&store, &meta).await?;
         tx.done().await?;
         Ok(())
     }
@@ -460,10 +557,9 @@ impl LocalDb {
             .rexie
             .transaction(&[META], TransactionMode::ReadWrite)?;
         let store = tx.store(META)?;
-        if let Some(mut meta) = read_meta(&store).await? {
-            meta.last_error = Some(message.to_owned());
-            write_meta(&store, &meta).await?;
-        }
+        let mut meta = must_meta(&store).await?;
+        meta.last_error = Some(message.to_owned());
+        write_meta(&store, &meta).await?;
         tx.done().await?;
         Ok(())
     }
@@ -472,19 +568,24 @@ impl LocalDb {
     pub async fn discard_rejected(&self, mutation_id: Uuid) -> Result<(), DbError> {
         let tx = self
             .rexie
-            .transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
-        let store = tx.store(OUTBOX)?;
-        if let Some(v) = store
-            .get(key(mutation_id))
-            .await?
-            .filter(|v| !v.is_undefined())
-        {
-            let entry: OutboxEntry = from_js(v)?;
-            if entry.status == OutboxStatus::Rejected {
-                store.delete(key(mutation_id)).await?;
-            }
+            .transaction(&[REJECTED], TransactionMode::ReadWrite)?;
+        tx.store(REJECTED)?.delete(key(mutation_id)).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Forgets everything on this device (records, outbox, account) and starts as a new
+    /// device; the caller warns first when changes are unsynced.
+    pub async fn reset(&self) -> Result<(), DbError> {
+        let tx = self.rexie.transaction(
+            &[BASE, RECORDS, OUTBOX, REJECTED, META],
+            TransactionMode::ReadWrite,
+        )?;
+        for s in [BASE, RECORDS, OUTBOX, REJECTED, META] {
+            tx.store(s)?.clear().await?;
         }
         tx.done().await?;
+        self.ensure_meta().await?;
         Ok(())
     }
 }

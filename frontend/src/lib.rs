@@ -7,4 +7,5 @@ pub mod app;
 pub mod db;
 pub mod i18n;
 pub mod ids;
+pub mod json;
 pub mod sync;

@@ -3,8 +3,9 @@
 //! `sync_once` pushes the outbox in batches and pulls until the server has nothing more;
 //! refused mutations are set aside (visible with their reason) and the rest pushed again at
 //! once, so the queue never stalls on one bad change. `run` repeats it: soon after a local
-//! edit or the network coming back, every 15 s when idle, and with exponential backoff
-//! (2 s … 60 s) after a failure. The outbox survives reloads, so nothing waits on this loop.
+//! edit, when the network comes back or the tab becomes visible, every 15 s when idle, and
+//! with exponential backoff (2 s … 60 s) after a failure. The outbox survives reloads, so
+//! nothing waits on this loop, and typing never waits on it either: edits go to IndexedDB.
 
 use std::rc::Rc;
 
@@ -86,6 +87,10 @@ pub async fn sync_once(db: &LocalDb, base_url: &str) -> Result<(), SyncError> {
                 }
             }
             Err(e) => {
+                if e.needs_sign_in() {
+                    // The token expired or was revoked: ask for a sign-in; edits stay queued.
+                    db.set_token(None, None).await?;
+                }
                 let e = SyncError::from(e);
                 db.set_error(&e.user_message()).await?;
                 return Err(e);
@@ -116,6 +121,20 @@ pub fn run(db: Rc<LocalDb>, base_url: String, after: impl Fn() + 'static) -> Pok
         let _ = w.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
         // The listener lives as long as the page.
         on_online.forget();
+        if let Some(doc) = w.document() {
+            let p = poke.clone();
+            let d = doc.clone();
+            let on_visible = Closure::<dyn Fn()>::new(move || {
+                if d.visibility_state() == web_sys::VisibilityState::Visible {
+                    p.now();
+                }
+            });
+            let _ = doc.add_event_listener_with_callback(
+                "visibilitychange",
+                on_visible.as_ref().unchecked_ref(),
+            );
+            on_visible.forget();
+        }
     }
     wasm_bindgen_futures::spawn_local(async move {
         let mut failures: u32 = 0;
@@ -133,6 +152,7 @@ pub fn run(db: Rc<LocalDb>, base_url: String, after: impl Fn() + 'static) -> Pok
                 }
                 Err(_) => MAX_BACKOFF_MS,
             };
+            // Anything that failed is shown by the sync bar (meta.last_error) and retried.
             after();
             // Wait for the timer or a poke, then drain extra pokes so a burst syncs once.
             let _ = select(TimeoutFuture::new(wait), rx.next()).await;

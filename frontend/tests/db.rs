@@ -154,10 +154,11 @@ async fn a_rejected_mutation_is_kept_with_its_reason_and_leaves_the_view() {
     .expect("reject");
     let s = db.snapshot().await.expect("snapshot");
     assert_eq!(s.pending_count(), 0);
-    assert_eq!(s.outbox.len(), 1);
-    assert_eq!(s.outbox[0].status, OutboxStatus::Rejected);
+    assert!(s.outbox.is_empty());
+    assert_eq!(s.rejected.len(), 1);
+    assert_eq!(s.rejected[0].status, OutboxStatus::Rejected);
     assert_eq!(
-        s.outbox[0]
+        s.rejected[0]
             .rejection
             .as_ref()
             .map(|r| r.message_vi.as_str()),
@@ -168,7 +169,187 @@ async fn a_rejected_mutation_is_kept_with_its_reason_and_leaves_the_view() {
         "Quán triệt, triển khai nghị quyết, chỉ thị của Đảng"
     );
     db.discard_rejected(m.id).await.expect("discard");
-    assert!(db.snapshot().await.expect("snapshot").outbox.is_empty());
+    let s = db.snapshot().await.expect("snapshot");
+    assert!(s.outbox.is_empty() && s.rejected.is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn a_batch_refused_half_way_writes_nothing() {
+    let db = fresh().await;
+    let before = db.snapshot().await.expect("snapshot");
+    let mut seen = 0;
+    let err = db
+        .edit_all(
+            vec![rename("Một"), rename("Hai"), rename("Ba")],
+            |_, current| {
+                seen += 1;
+                // The second op sees the first one's result, inside the same transaction.
+                if seen == 2 {
+                    assert!(matches!(current, Some(Record::Criterion(c)) if c.title == "Một"));
+                    return Err(shared::DomainError::CorrectionNeedsReason);
+                }
+                Ok(())
+            },
+        )
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, EditError::Invalid(_)));
+    let after = db.snapshot().await.expect("snapshot");
+    assert_eq!(before, after, "a refused batch must leave no trace");
+    // And a batch that passes lands whole, with one outbox entry per op.
+    let ok = db
+        .edit_all(vec![rename("Một"), rename("Hai")], |_, _| Ok(()))
+        .await
+        .expect("batch");
+    let s = db.snapshot().await.expect("snapshot");
+    assert_eq!(title(&s), "Hai");
+    assert_eq!(s.outbox.len(), 2);
+    assert_eq!(ok.records.len(), 1);
+    assert_eq!(ok.hlc, s.meta.expect("meta").hlc);
+}
+
+#[wasm_bindgen_test]
+async fn a_local_delete_hides_the_record_until_the_server_answers() {
+    let db = fresh().await;
+    let edited = db
+        .edit_all(vec![Op::Delete { id: CRITERION }], |_, _| Ok(()))
+        .await
+        .expect("delete");
+    assert_eq!(edited.removed, vec![CRITERION]);
+    let s = db.snapshot().await.expect("snapshot");
+    assert!(!s.records.contains_key(&CRITERION));
+    assert_eq!(s.pending_count(), 1);
+    // Refused: the record comes back from the server's copy.
+    db.mark_rejected(&[Rejection {
+        mutation_id: edited.entries[0].id,
+        code: "forbidden".into(),
+        message: "no".into(),
+        message_vi: "không".into(),
+    }])
+    .await
+    .expect("reject");
+    let s = db.snapshot().await.expect("snapshot");
+    assert!(s.records.contains_key(&CRITERION));
+}
+
+/// A database as version 1 of the app left it: four stores, refused mutations kept in the
+/// outbox with a status.
+#[wasm_bindgen_test]
+async fn upgrading_from_schema_1_keeps_everything() {
+    use rexie::{ObjectStore, Rexie, TransactionMode};
+    use thidua_frontend::db::{OutboxEntry, SyncMeta, to_js};
+    let name = format!("upgrade-{}", ids::new_v7());
+    let v1 = Rexie::builder(&name)
+        .version(1)
+        .add_object_store(ObjectStore::new("base").key_path("id"))
+        .add_object_store(ObjectStore::new("records").key_path("id"))
+        .add_object_store(ObjectStore::new("outbox").key_path("id"))
+        .add_object_store(ObjectStore::new("meta"))
+        .build()
+        .await
+        .expect("v1");
+    let device = ids::new_v7();
+    let record = demo::records()
+        .into_iter()
+        .find(|r| r.id() == CRITERION)
+        .expect("criterion");
+    let entry = |title: &str, status: OutboxStatus| {
+        let m = shared::mutation::Mutation {
+            id: ids::new_v7(),
+            hlc: shared::Hlc {
+                ms: ids::now_ms(),
+                counter: 0,
+                node: device,
+            },
+            op: rename(title),
+        };
+        OutboxEntry {
+            id: m.id,
+            target: CRITERION,
+            mutation: m,
+            status,
+            rejection: (status == OutboxStatus::Rejected).then(|| Rejection {
+                mutation_id: Uuid::nil(),
+                code: "forbidden".into(),
+                message: "no".into(),
+                message_vi: "không được phép".into(),
+            }),
+        }
+    };
+    let pending = entry("Đang chờ", OutboxStatus::Pending);
+    let refused = entry("Bị từ chối", OutboxStatus::Rejected);
+    let meta = SyncMeta {
+        device_id: device,
+        hlc: shared::Hlc::zero(device),
+        cursor: 42,
+        last_ok_ms: Some(1),
+        last_error: None,
+        token: Some("tok".into()),
+        account_name: Some("Thư ký".into()),
+        principal: None,
+    };
+    let tx = v1
+        .transaction(
+            &["base", "records", "outbox", "meta"],
+            TransactionMode::ReadWrite,
+        )
+        .expect("tx");
+    tx.store("base")
+        .expect("base")
+        .put(&to_js(&record).expect("js"), None)
+        .await
+        .expect("put");
+    let mut shown = record.clone();
+    if let Record::Criterion(c) = &mut shown {
+        c.title = "Đang chờ".into();
+    }
+    tx.store("records")
+        .expect("records")
+        .put(&to_js(&shown).expect("js"), None)
+        .await
+        .expect("put");
+    let outbox = tx.store("outbox").expect("outbox");
+    outbox
+        .put(&to_js(&pending).expect("js"), None)
+        .await
+        .expect("put");
+    outbox
+        .put(&to_js(&refused).expect("js"), None)
+        .await
+        .expect("put");
+    // Version 1 wrote meta without the principal field.
+    let mut old_meta = serde_json::to_value(&meta).expect("json");
+    old_meta
+        .as_object_mut()
+        .expect("object")
+        .remove("principal");
+    tx.store("meta")
+        .expect("meta")
+        .put(&to_js(&old_meta).expect("js"), Some(&"state".into()))
+        .await
+        .expect("put");
+    tx.done().await.expect("commit");
+    v1.close();
+
+    let db = LocalDb::open(&name).await.expect("upgrade");
+    let s = db.snapshot().await.expect("snapshot");
+    assert_eq!(title(&s), "Đang chờ");
+    assert_eq!(s.outbox.len(), 1);
+    assert_eq!(s.outbox[0].id, pending.id);
+    assert_eq!(s.rejected.len(), 1);
+    assert_eq!(s.rejected[0].id, refused.id);
+    let m = s.meta.expect("meta");
+    assert_eq!(
+        (m.device_id, m.cursor, m.token.as_deref()),
+        (device, 42, Some("tok"))
+    );
+    // The pending edit still goes out.
+    let (_, out) = db.outgoing(10).await.expect("outgoing");
+    assert_eq!(out.len(), 1);
+    // Opening again changes nothing.
+    let before = db.snapshot().await.expect("snapshot");
+    let again = LocalDb::open(&name).await.expect("reopen");
+    assert_eq!(again.snapshot().await.expect("snapshot"), before);
 }
 
 #[wasm_bindgen_test]

@@ -29,7 +29,15 @@ pub(crate) fn serve(router: Router, dir: PathBuf) -> Router {
         }
     });
     router
-        .fallback_service(ServeDir::new(&dir).fallback(pages))
+        // The build writes Brotli and gzip copies beside each file (scripts/node/
+        // precompress.mjs): served as they are, so the first visit downloads the smallest
+        // shell without compressing on every request.
+        .fallback_service(
+            ServeDir::new(&dir)
+                .precompressed_br()
+                .precompressed_gzip()
+                .fallback(pages),
+        )
         .layer(middleware::from_fn(cache_headers))
 }
 

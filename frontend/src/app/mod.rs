@@ -1,0 +1,456 @@
+//! The screens. IndexedDB is their source of truth: the UI shows a `Snapshot` read from it,
+//! updated in place after each local edit (already committed) and read again after a sync.
+//! Every edit is first checked by `shared::world::World`, the same rules the server runs,
+//! so a refusal shows at once, next to the field, in the user's language.
+//!
+//! Screens are chosen by the URL's hash (`#/b/<block>`, `…/covenant`, `…/round/<round>`),
+//! so a reload, even offline, lands where the user was.
+
+mod covenant;
+mod data;
+mod format;
+mod home;
+mod scoring;
+mod signin;
+mod syncbar;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::access::Principal;
+use shared::mutation::{FieldClocks, Op};
+use shared::world::{Entry, World};
+use shared::{DomainError, Record};
+use uuid::Uuid;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+
+use crate::db::{EditError, LocalDb, Snapshot};
+use crate::i18n::Lang;
+use crate::sync::{self, Poke};
+
+pub use format::points_text;
+
+/// The IndexedDB database name.
+pub const DB_NAME: &str = "thidua";
+const LANG_KEY: &str = "thidua.lang";
+
+/// Which screen is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// The list of blocks (or the only one).
+    Home,
+    /// A block's home.
+    Block(Uuid),
+    /// A block's covenant editor, at one version (the newest when `None`).
+    Covenant(Uuid, Option<Uuid>),
+    /// A round's scoring screen, on one subject unit.
+    Round {
+        /// The block.
+        block: Uuid,
+        /// The round.
+        round: Uuid,
+        /// The unit being scored.
+        subject: Option<Uuid>,
+    },
+}
+
+impl Route {
+    /// Reads a route from a location hash such as `#/b/<id>/round/<id>`.
+    pub fn parse(hash: &str) -> Route {
+        let parts: Vec<&str> = hash
+            .trim_start_matches('#')
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .collect();
+        let id = |i: usize| parts.get(i).and_then(|p| Uuid::parse_str(p).ok());
+        match (parts.first().copied(), id(1), parts.get(2).copied()) {
+            (Some("b"), Some(b), None) => Route::Block(b),
+            (Some("b"), Some(b), Some("covenant")) => Route::Covenant(b, id(3)),
+            (Some("b"), Some(block), Some("round")) => match id(3) {
+                Some(round) => Route::Round {
+                    block,
+                    round,
+                    subject: id(4),
+                },
+                None => Route::Block(block),
+            },
+            _ => Route::Home,
+        }
+    }
+
+    /// The hash for this route.
+    pub fn hash(self) -> String {
+        match self {
+            Route::Home => "#/".into(),
+            Route::Block(b) => format!("#/b/{b}"),
+            Route::Covenant(b, None) => format!("#/b/{b}/covenant"),
+            Route::Covenant(b, Some(c)) => format!("#/b/{b}/covenant/{c}"),
+            Route::Round {
+                block,
+                round,
+                subject: None,
+            } => format!("#/b/{block}/round/{round}"),
+            Route::Round {
+                block,
+                round,
+                subject: Some(s),
+            } => format!("#/b/{block}/round/{round}/{s}"),
+        }
+    }
+}
+
+/// What the components need once the database is open.
+#[derive(Clone)]
+struct Services {
+    db: Rc<LocalDb>,
+    poke: Poke,
+    /// The snapshot's records as the shared rules see them, to check edits locally.
+    world: Rc<RefCell<World>>,
+    /// Edits run one at a time, each built from the snapshot the previous one left, so
+    /// two quick keystrokes never both create the same sheet.
+    edit_lock: Rc<futures::lock::Mutex<()>>,
+}
+
+/// The app's state, shared by every screen through Leptos' context.
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    /// UI language.
+    pub lang: RwSignal<Lang>,
+    /// The local data; `None` while IndexedDB opens.
+    pub snap: RwSignal<Option<Snapshot>>,
+    /// The screen.
+    pub route: RwSignal<Route>,
+    /// Whether the browser reports a network.
+    pub online: RwSignal<bool>,
+    /// A fatal local error (IndexedDB unavailable).
+    pub fatal: RwSignal<Option<String>>,
+    services: StoredValue<Option<Services>, LocalStorage>,
+}
+
+fn world_of(s: &Snapshot) -> World {
+    let mut w = World::new();
+    for r in s.records.values() {
+        w.insert(Entry {
+            record: r.clone(),
+            clocks: FieldClocks::new(),
+            deleted: false,
+        });
+    }
+    w
+}
+
+impl Ctx {
+    /// The context of the running app.
+    pub fn get() -> Ctx {
+        expect_context::<Ctx>()
+    }
+
+    /// Picks the text for the current language (tracked).
+    pub fn t(self, vi: &'static str, en: &'static str) -> &'static str {
+        self.lang.get().t(vi, en)
+    }
+
+    /// The signed-in account (tracked).
+    pub fn principal(self) -> Option<Principal> {
+        self.snap.with(|s| {
+            s.as_ref()
+                .and_then(|s| s.meta.as_ref())
+                .filter(|m| m.token.is_some())
+                .and_then(|m| m.principal.clone())
+        })
+    }
+
+    /// A domain error in the current language.
+    pub fn domain_message(self, e: &DomainError) -> String {
+        match self.lang.get_untracked() {
+            Lang::Vi => e.message_vi(),
+            Lang::En => e.to_string(),
+        }
+    }
+
+    /// Goes to `route`, keeping it in the URL.
+    pub fn go(self, route: Route) {
+        if let Some(w) = web_sys::window() {
+            let _ = w.location().set_hash(&route.hash());
+        }
+        self.route.set(route);
+    }
+
+    /// Checks `ops` with the shared rules and records them, in one IndexedDB transaction;
+    /// the error, if any, is in the user's language.
+    pub async fn edit(self, ops: Vec<Op>) -> Result<(), String> {
+        self.edit_with(move |_| ops).await
+    }
+
+    /// Like `edit`, with the ops built from the snapshot as the edits before it left it.
+    pub async fn edit_with(self, build: impl FnOnce(&Snapshot) -> Vec<Op>) -> Result<(), String> {
+        let Some(s) = self.services.get_value() else {
+            return Err(self.t_untracked("Dữ liệu chưa mở xong", "Data is still opening"));
+        };
+        let _turn = s.edit_lock.lock().await;
+        let ops = self
+            .snap
+            .with_untracked(|snap| snap.as_ref().map(build))
+            .unwrap_or_default();
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let principal = self
+            .snap
+            .with_untracked(|s| s.as_ref().and_then(|s| s.meta.clone()))
+            .and_then(|m| m.principal)
+            .unwrap_or_default();
+        let world = s.world.clone();
+        let result =
+            s.db.edit_all(ops, |m, _| {
+                world.borrow_mut().apply(m, &principal).map(|_| ())
+            })
+            .await;
+        match result {
+            Ok(edited) => {
+                self.snap.update(|snap| {
+                    if let Some(snap) = snap {
+                        snap.absorb(&edited);
+                    }
+                });
+                s.poke.now();
+                Ok(())
+            }
+            Err(e) => {
+                // The rules' copy may hold the first half of a refused batch: rebuild it.
+                self.snap.with_untracked(|snap| {
+                    if let Some(snap) = snap {
+                        *s.world.borrow_mut() = world_of(snap);
+                    }
+                });
+                Err(match e {
+                    EditError::Invalid(e) => self.domain_message(&e),
+                    EditError::Db(e) => e.to_string(),
+                })
+            }
+        }
+    }
+
+    fn t_untracked(self, vi: &'static str, en: &'static str) -> String {
+        self.lang.get_untracked().t(vi, en).to_owned()
+    }
+
+    /// Reads IndexedDB again and shows it if anything changed.
+    pub fn refresh(self) {
+        let Some(s) = self.services.get_value() else {
+            return;
+        };
+        spawn_local(async move {
+            match s.db.snapshot().await {
+                // Re-render only on a real change: an idle sync leaves the page, and the
+                // field being typed in, untouched.
+                Ok(fresh) if self.snap.with_untracked(|old| old.as_ref() != Some(&fresh)) => {
+                    *s.world.borrow_mut() = world_of(&fresh);
+                    self.snap.set(Some(fresh));
+                }
+                Ok(_) => {}
+                Err(e) => self.fatal.set(Some(e.to_string())),
+            }
+        });
+    }
+
+    /// Asks for a sync now.
+    pub fn sync_now(self) {
+        self.services.with_value(|s| {
+            if let Some(s) = s {
+                s.poke.now();
+            }
+        });
+    }
+
+    /// The local database, once open.
+    fn db(self) -> Option<Rc<LocalDb>> {
+        self.services.get_value().map(|s| s.db)
+    }
+}
+
+fn server_origin() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
+}
+
+fn navigator_online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+fn stored_lang() -> Lang {
+    let stored = web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|s| s.get_item(LANG_KEY).ok().flatten());
+    match stored.as_deref() {
+        Some("en") => Lang::En,
+        _ => Lang::Vi,
+    }
+}
+
+fn store_lang(l: Lang) {
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = s.set_item(LANG_KEY, l.code());
+    }
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = el.set_attribute("lang", l.code());
+    }
+}
+
+fn current_hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
+
+/// Asks the browser to keep IndexedDB through storage pressure, and registers the service
+/// worker that lets the app load with no network.
+fn harden_storage() {
+    let Some(w) = web_sys::window() else { return };
+    if let Ok(storage) = js_sys::Reflect::get(&w.navigator(), &"storage".into())
+        && !storage.is_undefined()
+    {
+        let _ = w.navigator().storage().persist();
+    }
+    let sw = w.navigator().service_worker();
+    if !sw.is_undefined() {
+        let _ = sw.register("/sw.js");
+    }
+}
+
+fn on_window(event: &str, f: impl Fn() + 'static) {
+    if let Some(w) = web_sys::window() {
+        let cb = Closure::<dyn Fn()>::new(f);
+        let _ = w.add_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
+        // Lives as long as the page.
+        cb.forget();
+    }
+}
+
+/// Asks the user to confirm; `true` when there is no window to ask in.
+pub fn confirm(message: &str) -> bool {
+    web_sys::window().is_none_or(|w| w.confirm_with_message(message).unwrap_or(false))
+}
+
+/// The app.
+#[component]
+pub fn App() -> impl IntoView {
+    let ctx = Ctx {
+        lang: RwSignal::new(stored_lang()),
+        snap: RwSignal::new(None),
+        route: RwSignal::new(Route::parse(&current_hash())),
+        online: RwSignal::new(navigator_online()),
+        fatal: RwSignal::new(None),
+        services: StoredValue::new_local(None),
+    };
+    provide_context(ctx);
+    store_lang(ctx.lang.get_untracked());
+
+    on_window("online", move || ctx.online.set(true));
+    on_window("offline", move || ctx.online.set(false));
+    on_window("hashchange", move || {
+        ctx.route.set(Route::parse(&current_hash()))
+    });
+
+    spawn_local(async move {
+        harden_storage();
+        match LocalDb::open(DB_NAME).await {
+            Ok(db) => {
+                let db = Rc::new(db);
+                let poke = sync::run(db.clone(), server_origin(), move || ctx.refresh());
+                ctx.services.set_value(Some(Services {
+                    db,
+                    poke,
+                    world: Rc::new(RefCell::new(World::new())),
+                    edit_lock: Rc::new(futures::lock::Mutex::new(())),
+                }));
+                ctx.refresh();
+            }
+            Err(e) => ctx.fatal.set(Some(e.to_string())),
+        }
+    });
+
+    let toggle_lang = move |_| {
+        let next = match ctx.lang.get_untracked() {
+            Lang::Vi => Lang::En,
+            Lang::En => Lang::Vi,
+        };
+        store_lang(next);
+        ctx.lang.set(next);
+    };
+    // Memos: the screen is rebuilt only when these change, not on every edit.
+    let signed_in = Memo::new(move |_| ctx.principal().is_some());
+    let ready = Memo::new(move |_| ctx.snap.with(Option::is_some));
+
+    view! {
+        // `data-ready`: the first screen is drawn from IndexedDB (scripts/node/budget.mjs
+        // times it).
+        <div class="app" data-ready=move || ready.get().then_some("1")>
+            <header class="topbar">
+                <a class="brand" href="#/">
+                    <span class="logo" aria-hidden="true">"★"</span>
+                    <span>
+                        <strong>"ThiĐua"</strong>
+                        <small class="tagline">{tr("Thi đua – Khen thưởng của Khối, Cụm thi đua", "Emulation and commendation for emulation blocks")}</small>
+                    </span>
+                </a>
+                <div class="topbar-actions">
+                    {move || ctx.principal().map(|p| view! { <span class="account" data-testid="account">{p.name}</span> })}
+                    <button class="secondary" on:click=toggle_lang lang=move || { if ctx.lang.get() == Lang::Vi { "en" } else { "vi" } }>
+                        {tr("English", "Tiếng Việt")}
+                    </button>
+                    <Show when=move || signed_in.get()>
+                        <signin::SignOut />
+                    </Show>
+                </div>
+            </header>
+            <syncbar::SyncBar />
+            {move || ctx.fatal.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <main>
+                {move || {
+                    if !ready.get() {
+                        view! { <p class="muted">{tr("Đang mở dữ liệu…", "Opening data…")}</p> }.into_any()
+                    } else if !signed_in.get() {
+                        view! { <signin::SignIn /> }.into_any()
+                    } else {
+                        match ctx.route.get() {
+                            Route::Home => view! { <home::Home /> }.into_any(),
+                            Route::Block(b) => view! { <home::BlockHome block=b /> }.into_any(),
+                            Route::Covenant(b, c) => view! { <covenant::CovenantEditor block=b version=c /> }.into_any(),
+                            Route::Round { block, round, subject } => view! { <scoring::RoundView block=block round=round subject=subject /> }.into_any(),
+                        }
+                    }
+                }}
+            </main>
+        </div>
+    }
+}
+
+/// A label in the current language. One concrete reactive type for every label keeps the
+/// WebAssembly small: a closure per label would each bring its own render code.
+pub fn tr(vi: &'static str, en: &'static str) -> Signal<&'static str> {
+    let lang = Ctx::get().lang;
+    Signal::derive(move || lang.get().t(vi, en))
+}
+
+/// Points in the current language's format ("7,5" / "7.5"), as one concrete reactive type.
+pub fn pts(p: shared::Points) -> Signal<String> {
+    let lang = Ctx::get().lang;
+    Signal::derive(move || points_text(p, lang.get()))
+}
+
+/// The records of one kind in the snapshot (tracked).
+pub fn records_where<T>(ctx: Ctx, pick: impl Fn(&Record) -> Option<T>) -> Vec<T> {
+    ctx.snap.with(|s| {
+        s.as_ref()
+            .map(|s| s.records.values().filter_map(&pick).collect())
+            .unwrap_or_default()
+    })
+}

@@ -1,0 +1,110 @@
+//! The sync bar, always visible: network, changes waiting, last successful sync, the last
+//! error in words, and the changes the server refused, each with its reason.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::format::date_time;
+use super::{Ctx, tr};
+use crate::i18n::Lang;
+
+/// The sync state and a sync button.
+#[component]
+pub fn SyncBar() -> impl IntoView {
+    let ctx = Ctx::get();
+    let pending = Memo::new(move |_| {
+        ctx.snap
+            .with(|s| s.as_ref().map_or(0, |s| s.pending_count()))
+    });
+    let rejected = Memo::new(move |_| {
+        ctx.snap
+            .with(|s| s.as_ref().map_or(0, |s| s.rejected.len()))
+    });
+    let last_ok = Memo::new(move |_| {
+        ctx.snap.with(|s| {
+            s.as_ref()
+                .and_then(|s| s.meta.as_ref())
+                .and_then(|m| m.last_ok_ms)
+        })
+    });
+    let last_error = Memo::new(move |_| {
+        ctx.snap.with(|s| {
+            s.as_ref()
+                .and_then(|s| s.meta.as_ref())
+                .and_then(|m| m.last_error.clone())
+        })
+    });
+    let show_rejected = RwSignal::new(false);
+    view! {
+        <section class="syncbar" aria-live="polite" aria-label=tr("Trạng thái đồng bộ", "Sync status")>
+            <span class=move || { if ctx.online.get() { "net online" } else { "net offline" } } data-testid="network">
+                {move || if ctx.online.get() { ctx.t("Trực tuyến", "Online") } else { ctx.t("Ngoại tuyến", "Offline") }}
+            </span>
+            <span class=move || { if pending.get() > 0 { "sync pending" } else { "sync done" } } data-testid="sync-state">
+                {move || match pending.get() {
+                    0 => ctx.t("Đã đồng bộ", "All changes synced").to_owned(),
+                    n => format!("{} {n}", ctx.t("Chờ đồng bộ:", "Pending:")),
+                }}
+            </span>
+            <span data-testid="pending-count" hidden>{move || pending.get()}</span>
+            <span class="muted" data-testid="last-sync">
+                {move || match last_ok.get() {
+                    Some(ms) => format!("{} {}", ctx.t("Đồng bộ lần cuối:", "Last sync:"), date_time(ms, ctx.lang.get())),
+                    None => ctx.t("Chưa đồng bộ lần nào", "Never synced").to_owned(),
+                }}
+            </span>
+            {move || last_error.get().map(|e| view! { <span class="error" data-testid="sync-error">{e}</span> })}
+            {move || (rejected.get() >= 1).then(|| view! {
+                <button class="warn" data-testid="rejected-toggle" aria-expanded=move || show_rejected.get().to_string()
+                    on:click=move |_| show_rejected.update(|v| *v = !*v)>
+                    {move || format!("{} {}", ctx.t("Bị từ chối:", "Refused:"), rejected.get())}
+                </button>
+            })}
+            <button on:click=move |_| ctx.sync_now()>{tr("Đồng bộ ngay", "Sync now")}</button>
+        </section>
+        <Show when=move || { show_rejected.get() && rejected.get() > 0 }>
+            <Rejected />
+        </Show>
+    }
+}
+
+/// Changes the server refused, with the reason, until the user discards them.
+#[component]
+fn Rejected() -> impl IntoView {
+    let ctx = Ctx::get();
+    let entries = Memo::new(move |_| {
+        ctx.snap
+            .with(|s| s.as_ref().map(|s| s.rejected.clone()).unwrap_or_default())
+    });
+    view! {
+        <section class="rejected" role="region" data-testid="rejected" aria-label=tr("Thay đổi bị từ chối", "Refused changes")>
+            <h2>{tr("Thay đổi bị máy chủ từ chối", "Changes refused by the server")}</h2>
+            <p class="muted">{move || ctx.t(
+                "Các thay đổi này không được lưu trên máy chủ. Đọc lý do, sửa lại nếu cần, rồi bỏ chúng đi.",
+                "These changes were not stored on the server. Read the reason, redo them if needed, then discard them.")}</p>
+            <ul>
+                <For each=move || entries.get() key=|e| e.id let:e>
+                    {
+                        let id = e.id;
+                        let what = e.mutation.op.name();
+                        let (vi, en) = e.rejection.map(|r| (r.message_vi, r.message)).unwrap_or_default();
+                        let discard = move |_| {
+                            if let Some(db) = ctx.db() {
+                                spawn_local(async move {
+                                    let _ = db.discard_rejected(id).await;
+                                    ctx.refresh();
+                                });
+                            }
+                        };
+                        view! {
+                            <li>
+                                <span><code>{what}</code> " · " {move || if ctx.lang.get() == Lang::Vi { vi.clone() } else { en.clone() }}</span>
+                                <button class="secondary" on:click=discard>{tr("Bỏ thay đổi này", "Discard this change")}</button>
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+        </section>
+    }
+}

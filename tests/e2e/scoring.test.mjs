@@ -1,0 +1,184 @@
+// Two delegates score on tablets in a hall whose Wi-Fi goes down: each signs in while the
+// network is up, then scores its own unit's self-scoring sheet offline (typing, the stepper,
+// a note), reloads with no network and finds every cell, submits, and when the network
+// returns both see each other's submitted result. The totals are hand-computed from the demo
+// covenant: every standard criterion at its maximum adds up to the stated 100.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import {
+  TABLET, PASSWORD, assertText, freePort, launch, pullAll, shot, signIn, startServer, stopServer,
+  tempDir,
+} from './helpers.mjs';
+
+const BLOCK = '01900000-0000-7000-8000-000000000064';
+const COVENANT = '01900000-0000-7000-8000-0000000000c8';
+const ROUND = '01900000-0000-7000-8000-00000000e201';
+const DEVICE = '01900000-0000-7000-8000-00000000e2e1';
+
+const dataDir = tempDir();
+let server;
+let browser;
+
+after(async () => {
+  if (browser) await browser.close();
+  await stopServer(server);
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+// The secretary agrees the covenant and opens the self-scoring round through the API.
+async function openSelfRound(port) {
+  const login = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'thuky', password: PASSWORD, device_id: DEVICE }),
+  });
+  const { token } = await login.json();
+  const hlc = (counter) => ({ ms: Date.now(), counter, node: DEVICE });
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/sync`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({
+      protocol: { major: 2, minor: 0 },
+      device_id: DEVICE,
+      cursor: 0,
+      limit: 1,
+      mutations: [
+        { id: crypto.randomUUID(), hlc: hlc(0), op: { type: 'update', id: COVENANT, fields: { status: 'agreed' } } },
+        {
+          id: crypto.randomUUID(),
+          hlc: hlc(1),
+          op: {
+            type: 'create',
+            record: {
+              type: 'round', id: ROUND, block_id: BLOCK, covenant_id: COVENANT, stage: 'self',
+              state: 'open', assignment: { type: 'all_score_all' },
+            },
+          },
+        },
+      ],
+    }),
+  });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.deepEqual(body.outcomes.map((o) => o.status), ['applied', 'applied']);
+}
+
+// Every score field's value, in document order.
+const values = (page) => page.getByTestId('score-input').evaluateAll((els) => els.map((e) => e.value));
+
+// Fills every standard criterion with its maximum, then applies `tweak`.
+async function score(page, tweak) {
+  const rows = page.getByTestId('criterion-row');
+  const n = await rows.count();
+  for (let i = 0; i < n; i++) {
+    const row = rows.nth(i);
+    if ((await row.getAttribute('data-kind')) !== 'standard') continue;
+    await row.getByTestId('score-input').fill(await row.getAttribute('data-max'));
+  }
+  await tweak((code) => page.locator(`[data-testid="criterion-row"][data-code="${code}"]`));
+}
+
+test('two delegates score offline, keep every cell through a reload, and see each other', async () => {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  server = await startServer(port, dataDir);
+  await openSelfRound(port);
+  browser = await launch();
+  const delegates = [];
+  for (const username of ['donvi1', 'donvi2']) {
+    const context = await browser.newContext({ viewport: TABLET });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await signIn(page, base, username);
+    await assertText(page.getByTestId('round-self').getByTestId('round-state'), 'Đang mở');
+    await page.getByTestId('round-self').getByTestId('open-round').click();
+    await page.getByTestId('sheet').waitFor();
+    delegates.push({ username, context, page, errors });
+  }
+  const [d1, d2] = delegates;
+  await shot(d1.page, '04-scoring-sheet-empty');
+
+  // The hall's Wi-Fi goes down.
+  await stopServer(server);
+  for (const d of delegates) await d.context.setOffline(true);
+  for (const d of delegates) await assertText(d.page.getByTestId('network'), 'Ngoại tuyến');
+
+  // Delegate 1: all at maximum but 1.1 at 7,5; two late reports (−1 each); 3 bonus points.
+  await score(d1.page, async (row) => {
+    await row('1.1').getByTestId('score-input').fill('7,5');
+    await row('1.1').getByTestId('note-input').fill('Thiếu biên bản quán triệt quý IV');
+    await row('7.3').getByRole('button', { name: 'Thêm' }).click();
+    await row('7.3').getByRole('button', { name: 'Thêm' }).click();
+    const bonus = d1.page.locator('[data-testid="criterion-row"][data-kind="bonus"]').first();
+    await bonus.getByTestId('score-input').fill('3');
+  });
+  await assertText(d1.page.getByTestId('sheet-total'), '100,5');
+  // Delegate 2: all at maximum but 2.2 at 9 and 1.2 one step (0,5) below its 7.
+  await score(d2.page, async (row) => {
+    await row('2.2').getByTestId('score-input').fill('9');
+    await row('1.2').getByRole('button', { name: 'Bớt' }).click();
+  });
+  await assertText(d2.page.getByTestId('sheet-total'), '98,5');
+  await shot(d1.page, '05-scoring-sheet-offline');
+
+  // A reload with no network keeps every cell, and the note.
+  for (const d of delegates) {
+    const before = await values(d.page);
+    assert.ok(before.filter((v) => v !== '').length >= 16, `${d.username} scored ${before}`);
+    await d.page.reload();
+    await d.page.getByTestId('sheet').waitFor();
+    await assertText(d.page.getByTestId('sheet-total'), d === d1 ? '100,5' : '98,5');
+    assert.deepEqual(await values(d.page), before, `${d.username}: every cell after the reload`);
+  }
+  assert.equal(
+    await d1.page.locator('[data-code="1.1"]').getByTestId('note-input').inputValue(),
+    'Thiếu biên bản quán triệt quý IV',
+  );
+
+  // Each submits, offline, after the summary.
+  for (const d of delegates) {
+    await d.page.getByTestId('submit').click();
+    await assertText(d.page.getByTestId('summary-total'), d === d1 ? '100,5' : '98,5');
+    if (d === d1) await shot(d.page, '06-submit-summary');
+    await d.page.getByTestId('confirm-submit').click();
+    await d.page.getByTestId('submitted-badge').waitFor();
+    assert.equal(await d.page.getByTestId('score-input').first().isDisabled(), true);
+  }
+
+  // The network returns; both sync and each sees the other's submitted sheet.
+  server = await startServer(port, dataDir);
+  for (const d of delegates) await d.context.setOffline(false);
+  for (const d of delegates) await assertText(d.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
+  for (const d of delegates) {
+    const results = d.page.getByTestId('results');
+    const deadline = Date.now() + 20_000;
+    while ((await results.getByTestId('result-row').count()) < 2 && Date.now() < deadline) {
+      await d.page.getByRole('button', { name: 'Đồng bộ ngay' }).click();
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const rows = await results.getByTestId('result-row').allTextContents();
+    assert.equal(rows.length, 2, `${d.username} sees ${rows}`);
+    assert.ok(rows.some((r) => r.includes('100,5')), `${d.username}: ${rows}`);
+    assert.ok(rows.some((r) => r.includes('98,5')), `${d.username}: ${rows}`);
+  }
+  await shot(d2.page, '07-submitted-results');
+
+  // The server holds both sheets, submitted, with every cell exactly once.
+  const records = [...(await pullAll(port, 'thuky')).values()];
+  const sheets = records.filter((r) => r.type === 'score_sheet' && r.round_id === ROUND);
+  assert.equal(sheets.length, 2);
+  assert.ok(sheets.every((s) => s.submitted));
+  for (const s of sheets) {
+    const cells = records.filter((r) => r.type === 'score_cell' && r.sheet_id === s.id);
+    const criteria = new Set(cells.map((c) => c.criterion_id));
+    assert.equal(criteria.size, cells.length, 'one cell per criterion');
+  }
+  // The block's home shows who has submitted.
+  await d1.page.getByRole('link', { name: '← Về trang khối' }).click();
+  await assertText(d1.page.getByTestId('round-self').getByTestId('round-progress'), '2/9');
+  await shot(d1.page, '08-block-home-progress');
+
+  for (const d of delegates) assert.deepEqual(d.errors, [], d.username);
+});
