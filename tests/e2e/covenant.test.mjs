@@ -129,7 +129,17 @@ test('secretary: covenant editor, offline edit through a reload, round opened', 
   await assertText(page.getByTestId('covenant-status'), 'Draft');
   await page.getByRole('button', { name: 'Tiếng Việt' }).click();
 
-  // 8. Circulate, agree, and open the self-scoring round from the block's home.
+  // 8. The covenant no longer adds up (1.1 went from 8 to 2): the shared rules refuse to
+  //    circulate it, in words, and show the problem on the covenant. Back to 8, it goes out.
+  await assertText(page.getByTestId('covenant-total'), '94 / 100');
+  await assertText(page.getByTestId('covenant-problem'), 'Tổng điểm chuẩn các tiêu chí là 94, khác tổng điểm của giao ước là 100');
+  await page.getByTestId('circulate').click();
+  await assertText(page.getByTestId('action-error'), 'Tổng điểm chuẩn các tiêu chí là 94');
+  await assertText(page.getByTestId('covenant-status'), 'Bản nháp');
+  await row.getByTestId('edit-criterion').click();
+  await form.getByTestId('form-max').fill('8');
+  await form.getByTestId('form-save').click();
+  await assertText(page.getByTestId('covenant-total'), '100 / 100');
   await page.getByTestId('circulate').click();
   await assertText(page.getByTestId('covenant-status'), 'Đã gửi xin ý kiến');
   await page.getByTestId('agree').click();

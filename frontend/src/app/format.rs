@@ -46,7 +46,7 @@ pub fn covenant_status(s: CovenantStatus, l: Lang) -> &'static str {
 /// A criterion kind.
 pub fn criterion_kind(k: CriterionKind, l: Lang) -> &'static str {
     match k {
-        CriterionKind::Standard => l.t("Tiêu chí chấm điểm", "Standard"),
+        CriterionKind::Standard => l.t("Thông thường", "Standard"),
         CriterionKind::Bonus => l.t("Điểm thưởng", "Bonus"),
         CriterionKind::Deduction => l.t("Điểm trừ mỗi lần", "Deduction per occurrence"),
         CriterionKind::Disqualifier => l.t("Loại trừ", "Disqualifier"),
