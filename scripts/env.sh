@@ -20,11 +20,12 @@ wasm_env() {
 }
 
 # Builds the release app into dist/, with Brotli and gzip copies for the server to send.
-# A panic aborts at once, with no message formatting linked in, and the standard library
-# is built for size: the shell's budget is 300 KB compressed (README, "Budgets").
+# A panic aborts at once, with no message formatting linked in, Debug formatting and panic
+# locations are compiled out, and the standard library is built for size: the shell's
+# budget is 300 KB compressed (README, "Budgets").
 build_app() {
   (cd "$ROOT" \
-    && RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
+    && RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none" \
        CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size wasm_env trunk build --release \
     && node scripts/node/precompress.mjs dist)
 }

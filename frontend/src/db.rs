@@ -172,21 +172,34 @@ pub struct Edited {
     pub hlc: Hlc,
 }
 
+/// Checks one mutation with the record it changes (as the earlier ops of the edit left it).
+pub type Check<'a> = dyn FnMut(&Mutation, Option<&Record>) -> Result<(), DomainError> + 'a;
+
 /// The open local database.
 pub struct LocalDb {
     rexie: Rexie,
 }
 
+/// A JavaScript exception as a database error (its message, not its Debug form: the
+/// release build has none).
+fn js_error(what: &str, e: &JsValue) -> DbError {
+    let message = js_sys::Reflect::get(e, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_default();
+    DbError(format!("{what}: {message}"))
+}
+
 /// A value as a plain JavaScript object, through serde_json and `JSON.parse`.
 pub fn to_js<T: Serialize>(v: &T) -> Result<JsValue, DbError> {
     let text = crate::json::to_string(v)?;
-    js_sys::JSON::parse(&text).map_err(|e| DbError(format!("JSON.parse: {e:?}")))
+    js_sys::JSON::parse(&text).map_err(|e| js_error("JSON.parse", &e))
 }
 
 /// A value back from a plain JavaScript object.
 pub fn from_js<T: serde::de::DeserializeOwned>(v: JsValue) -> Result<T, DbError> {
     let text: String = js_sys::JSON::stringify(&v)
-        .map_err(|e| DbError(format!("JSON.stringify: {e:?}")))?
+        .map_err(|e| js_error("JSON.stringify", &e))?
         .into();
     Ok(crate::json::from_str(&text)?)
 }
@@ -372,7 +385,7 @@ impl LocalDb {
 
     /// Records one local edit with no check beyond the merge itself.
     pub async fn edit(&self, op: Op) -> Result<Mutation, EditError> {
-        let edited = self.edit_all(vec![op], |_, _| Ok(())).await?;
+        let edited = self.edit_all(vec![op], &mut |_, _| Ok(())).await?;
         Ok(edited
             .entries
             .into_iter()
@@ -387,7 +400,8 @@ impl LocalDb {
     pub async fn edit_all(
         &self,
         ops: Vec<Op>,
-        mut check: impl FnMut(&Mutation, Option<&Record>) -> Result<(), DomainError>,
+        // A trait object, not a generic: one copy of this state machine in the WebAssembly.
+        check: &mut Check<'_>,
     ) -> Result<Edited, EditError> {
         let tx = self
             .rexie

@@ -160,7 +160,7 @@ async fn a_score_typed_to_its_indexeddb_commit() {
             Op::set(cell, "value", serde_json::to_value(value).expect("json"))
         };
         let t = now_micros();
-        db.edit_all(vec![op], |m, _| world.apply(m, &delegate).map(|_| ()))
+        db.edit_all(vec![op], &mut |m, _| world.apply(m, &delegate).map(|_| ()))
             .await
             .expect("edit");
         if i > 0 {

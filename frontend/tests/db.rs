@@ -181,7 +181,7 @@ async fn a_batch_refused_half_way_writes_nothing() {
     let err = db
         .edit_all(
             vec![rename("Một"), rename("Hai"), rename("Ba")],
-            |_, current| {
+            &mut |_, current| {
                 seen += 1;
                 // The second op sees the first one's result, inside the same transaction.
                 if seen == 2 {
@@ -198,7 +198,7 @@ async fn a_batch_refused_half_way_writes_nothing() {
     assert_eq!(before, after, "a refused batch must leave no trace");
     // And a batch that passes lands whole, with one outbox entry per op.
     let ok = db
-        .edit_all(vec![rename("Một"), rename("Hai")], |_, _| Ok(()))
+        .edit_all(vec![rename("Một"), rename("Hai")], &mut |_, _| Ok(()))
         .await
         .expect("batch");
     let s = db.snapshot().await.expect("snapshot");
@@ -212,7 +212,7 @@ async fn a_batch_refused_half_way_writes_nothing() {
 async fn a_local_delete_hides_the_record_until_the_server_answers() {
     let db = fresh().await;
     let edited = db
-        .edit_all(vec![Op::Delete { id: CRITERION }], |_, _| Ok(()))
+        .edit_all(vec![Op::Delete { id: CRITERION }], &mut |_, _| Ok(()))
         .await
         .expect("delete");
     assert_eq!(edited.removed, vec![CRITERION]);

@@ -100,6 +100,17 @@ test('two delegates score offline, keep every cell through a reload, and see eac
   const [d1, d2] = delegates;
   await shot(d1.page, '04-scoring-sheet-empty');
 
+  // Delegate 1 signs the agreed covenant for its unit.
+  await d1.page.getByRole('link', { name: '← Về trang khối' }).click();
+  await d1.page.getByTestId('open-covenant').click();
+  await d1.page.getByLabel('Họ tên, chức vụ người ký').fill('Nguyễn Thị Hằng, Phó Chủ tịch');
+  await d1.page.getByTestId('sign').click();
+  await assertText(d1.page.getByTestId('signatures'), 'Nguyễn Thị Hằng, Phó Chủ tịch');
+  await assertText(d1.page.getByTestId('signatures'), '(1)');
+  await d1.page.goBack();
+  await d1.page.goBack();
+  await d1.page.getByTestId('sheet').waitFor();
+
   // The hall's Wi-Fi goes down.
   await stopServer(server);
   for (const d of delegates) await d.context.setOffline(true);

@@ -20,6 +20,7 @@ use uuid::Uuid;
 use super::format::{
     covenant_status, criterion_kind, kind_code, kind_from, parse_points, points_text,
 };
+use super::ui::{button, text_button};
 use super::{Ctx, Route, data, tr};
 use crate::db::Snapshot;
 use crate::i18n::Lang;
@@ -32,6 +33,22 @@ enum Target {
     NewCriterion { content: Uuid, parent: Option<Uuid> },
     Content(Uuid),
     NewContent,
+}
+
+impl Target {
+    /// A name for the form's field ids, unique per target.
+    fn key(self) -> String {
+        match self {
+            Target::Criterion(id) => format!("c{}", id.simple()),
+            Target::NewCriterion { content, parent } => format!(
+                "n{}{}",
+                content.simple(),
+                parent.map(|p| p.simple().to_string()).unwrap_or_default()
+            ),
+            Target::Content(id) => format!("k{}", id.simple()),
+            Target::NewContent => "new".into(),
+        }
+    }
 }
 
 /// The edit form's fields, kept above the tree so a sync never wipes what is typed.
@@ -318,7 +335,7 @@ pub fn CovenantEditor(
     };
 
     let run = move |ops: Vec<Op>| {
-        spawn_local(async move { action_error.set(ctx.edit(ops).await.err()) });
+        ctx.run(ops, action_error);
     };
 
     move || {
@@ -355,13 +372,13 @@ pub fn CovenantEditor(
         let status_actions = manages.then(|| {
             let to = |st: CovenantStatus| {
                 let id = cov.id;
-                move |_| run(vec![Op::set(id, "status", serde_json::json!(st.as_str()))])
+                move || run(vec![Op::set(id, "status", serde_json::json!(st.as_str()))])
             };
             view! {
                 <div class="actions">
-                    {(status == CovenantStatus::Draft).then(|| view! { <button on:click=to(CovenantStatus::Circulated) data-testid="circulate">{tr("Gửi xin ý kiến các đơn vị", "Circulate to the members")}</button> })}
-                    {(status == CovenantStatus::Circulated).then(|| view! { <button class="secondary" on:click=to(CovenantStatus::Draft)>{tr("Trở lại bản nháp", "Back to draft")}</button> })}
-                    {matches!(status, CovenantStatus::Draft | CovenantStatus::Circulated).then(|| view! { <button on:click=to(CovenantStatus::Agreed) data-testid="agree">{tr("Thống nhất giao ước", "Mark as agreed")}</button> })}
+                    {(status == CovenantStatus::Draft).then(|| text_button("", Some("circulate"), tr("Gửi xin ý kiến các đơn vị", "Circulate to the members"), to(CovenantStatus::Circulated)))}
+                    {(status == CovenantStatus::Circulated).then(|| text_button("secondary", None, tr("Trở lại bản nháp", "Back to draft"), to(CovenantStatus::Draft)))}
+                    {matches!(status, CovenantStatus::Draft | CovenantStatus::Circulated).then(|| text_button("", Some("agree"), tr("Thống nhất giao ước", "Mark as agreed"), to(CovenantStatus::Agreed)))}
                 </div>
             }
         });
@@ -406,11 +423,11 @@ pub fn CovenantEditor(
                     <td class="num">{points_text(content_points(&p.criteria, cid), l)}</td>
                     <td class="row-actions">
                         {editable.then(|| view! {
-                            <button class="secondary small" on:click=move |_| start(Target::Content(cid), &p_start)>{tr("Sửa", "Edit")}</button>
-                            <button class="secondary small" aria-label=tr("Chuyển lên", "Move up") on:click=move |_| up(-1)>"↑"</button>
-                            <button class="secondary small" aria-label=tr("Chuyển xuống", "Move down") on:click=move |_| down(1)>"↓"</button>
-                            <button class="secondary small" on:click=move |_| run(vec![Op::Delete { id: cid }])>{tr("Xóa", "Delete")}</button>
-                            <button class="small" data-testid="add-criterion" on:click=move |_| start(Target::NewCriterion { content: cid, parent: None }, &p_add)>{tr("+ Tiêu chí", "+ Criterion")}</button>
+                            {text_button("secondary small", None, tr("Sửa", "Edit"), move || start(Target::Content(cid), &p_start))}
+                            {button("secondary small", None, Signal::stored("↑"), Some(tr("Chuyển lên", "Move up")), None, move || up(-1))}
+                            {button("secondary small", None, Signal::stored("↓"), Some(tr("Chuyển xuống", "Move down")), None, move || down(1))}
+                            {text_button("secondary small", None, tr("Xóa", "Delete"), move || run(vec![Op::Delete { id: cid }]))}
+                            {text_button("small", Some("add-criterion"), tr("+ Tiêu chí", "+ Criterion"), move || start(Target::NewCriterion { content: cid, parent: None }, &p_add))}
                         })}
                     </td>
                 </tr>
@@ -452,11 +469,11 @@ pub fn CovenantEditor(
                         <td class="num">{points_text(c.max_points, l)}</td>
                         <td class="row-actions">
                             {editable.then(|| view! {
-                                <button class="secondary small" data-testid="edit-criterion" on:click=move |_| start(Target::Criterion(id), &p_start)>{tr("Sửa", "Edit")}</button>
-                                <button class="secondary small" aria-label=tr("Chuyển lên", "Move up") on:click=move |_| up(-1)>"↑"</button>
-                                <button class="secondary small" aria-label=tr("Chuyển xuống", "Move down") on:click=move |_| down(1)>"↓"</button>
-                                <button class="secondary small" data-testid="delete-criterion" on:click=move |_| run(vec![Op::Delete { id }])>{tr("Xóa", "Delete")}</button>
-                                {top.then(|| view! { <button class="secondary small" on:click=move |_| start(Target::NewCriterion { content: cid, parent: Some(id) }, &p_sub)>{tr("+ Tiêu chí con", "+ Sub-criterion")}</button> })}
+                                {text_button("secondary small", Some("edit-criterion"), tr("Sửa", "Edit"), move || start(Target::Criterion(id), &p_start))}
+                                {button("secondary small", None, Signal::stored("↑"), Some(tr("Chuyển lên", "Move up")), None, move || up(-1))}
+                                {button("secondary small", None, Signal::stored("↓"), Some(tr("Chuyển xuống", "Move down")), None, move || down(1))}
+                                {text_button("secondary small", Some("delete-criterion"), tr("Xóa", "Delete"), move || run(vec![Op::Delete { id }]))}
+                                {top.then(|| text_button("secondary small", None, tr("+ Tiêu chí con", "+ Sub-criterion"), move || start(Target::NewCriterion { content: cid, parent: Some(id) }, &p_sub)))}
                             })}
                         </td>
                     </tr>
@@ -497,7 +514,7 @@ pub fn CovenantEditor(
                     </tbody>
                 </table>
                 {editable.then(|| view! {
-                    <div class="actions"><button class="secondary" on:click=move |_| start(Target::NewContent, &p_new)>{tr("+ Nội dung thi đua", "+ Content")}</button></div>
+                    <div class="actions">{text_button("secondary", None, tr("+ Nội dung thi đua", "+ Content"), move || start(Target::NewContent, &p_new))}</div>
                 })}
             </section>
             {signing}
@@ -519,10 +536,7 @@ fn FormRow(
 ) -> impl IntoView {
     let ctx = Ctx::get();
     let is_criterion = !matches!(target_is, Target::Content(_) | Target::NewContent);
-    let key = format!("{:?}", target_is)
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>();
+    let key = target_is.key();
     let fid = move |name: &str| format!("{name}-{key}");
     let (code_id, title_id, guidance_id, kind_id, max_id) = (
         fid("code"),
@@ -566,7 +580,7 @@ fn FormRow(
                     {move || form.error.get().map(|e| view! { <p class="error" role="alert" data-testid="form-error">{e}</p> })}
                     <div class="actions">
                         <button type="submit" data-testid="form-save">{tr("Lưu", "Save")}</button>
-                        <button type="button" class="secondary" on:click=move |_| form.target.set(None)>{tr("Hủy", "Cancel")}</button>
+                        {text_button("secondary", None, tr("Hủy", "Cancel"), move || form.target.set(None))}
                     </div>
                 </form>
             </td></tr>
@@ -610,7 +624,7 @@ fn signatures_view(
                     signer: signer.get_untracked(),
                     signed_at_ms: ids::now_ms(),
                 });
-                spawn_local(async move { error.set(ctx.edit(vec![Op::Create { record }]).await.err()) });
+                ctx.run(vec![Op::Create { record }], error);
             };
             let input_id = format!("signer-{uid}");
             view! {

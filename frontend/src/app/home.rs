@@ -2,13 +2,13 @@
 //! status, the rounds with who has submitted, and the secretary's round controls.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use shared::model::{Block, BlockKind, CovenantStatus, Record, Round};
 use shared::mutation::Op;
 use shared::round::{Assignment, RoundState, Stage};
 use uuid::Uuid;
 
 use super::format::{covenant_status, round_state, stage};
+use super::ui::text_button;
 use super::{Ctx, Route, data, tr};
 use crate::db::Snapshot;
 use crate::ids;
@@ -28,9 +28,7 @@ pub fn Home() -> impl IntoView {
         }
         if blocks.is_empty() {
             return view! {
-                <p class="muted card" data-testid="empty">{move || ctx.t(
-                    "Chưa có dữ liệu khối thi đua trên máy này. Dữ liệu sẽ tải về khi có mạng.",
-                    "No block data on this device yet. It downloads when a network is available.")}</p>
+                <p class="muted card" data-testid="empty">{tr("Chưa có dữ liệu khối thi đua trên máy này. Dữ liệu sẽ tải về khi có mạng.", "No block data on this device yet. It downloads when a network is available.")}</p>
             }
             .into_any();
         }
@@ -53,10 +51,6 @@ fn kind_text(k: BlockKind, ctx: Ctx) -> &'static str {
         BlockKind::Khoi => ctx.t("Khối thi đua", "Emulation block"),
         BlockKind::Cum => ctx.t("Cụm thi đua", "Emulation cluster"),
     }
-}
-
-async fn act(ctx: Ctx, ops: Vec<Op>, error: RwSignal<Option<String>>) {
-    error.set(ctx.edit(ops).await.err());
 }
 
 /// A block's home.
@@ -151,13 +145,12 @@ fn block_view(
                         state: RoundState::Open,
                         assignment: Assignment::AllScoreAll,
                     };
-                    spawn_local(act(
-                        ctx,
+                    ctx.run(
                         vec![Op::Create {
                             record: Record::Round(r),
                         }],
                         error,
-                    ));
+                    );
                 };
                 view! {
                     <button on:click=open data-testid=format!("open-round-{}", st.as_str())>
@@ -234,21 +227,18 @@ fn round_row(
         })
         .collect_view();
     let set_state = move |to: RoundState| {
-        move |_| {
-            spawn_local(act(
-                ctx,
+        move || {
+            ctx.run(
                 vec![Op::set(round_id, "state", serde_json::json!(to.as_str()))],
                 error,
-            ))
+            )
         }
     };
     let controls = manages.then(|| match state {
-        RoundState::Open => view! {
-            <button class="secondary" on:click=set_state(RoundState::Locked)>{tr("Khóa vòng", "Lock")}</button>
-        }.into_any(),
+        RoundState::Open => text_button("secondary", None, tr("Khóa vòng", "Lock"), set_state(RoundState::Locked)),
         RoundState::Locked => view! {
-            <button class="secondary" on:click=set_state(RoundState::Open)>{tr("Mở lại", "Reopen")}</button>
-            <button class="secondary" on:click=set_state(RoundState::Published)>{tr("Công bố", "Publish")}</button>
+            {text_button("secondary", None, tr("Mở lại", "Reopen"), set_state(RoundState::Open))}
+            {text_button("secondary", None, tr("Công bố", "Publish"), set_state(RoundState::Published))}
         }.into_any(),
         RoundState::Published => ().into_any(),
     });

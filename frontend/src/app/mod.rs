@@ -13,6 +13,7 @@ mod home;
 mod scoring;
 mod signin;
 mod syncbar;
+mod ui;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -36,6 +37,9 @@ pub use format::points_text;
 /// The IndexedDB database name.
 pub const DB_NAME: &str = "thidua";
 const LANG_KEY: &str = "thidua.lang";
+
+/// Builds an edit's ops from the snapshot as the edits queued before it left it.
+pub type BuildOps = Box<dyn FnOnce(&Snapshot) -> Vec<Op>>;
 
 /// Which screen is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,11 +186,12 @@ impl Ctx {
     /// Checks `ops` with the shared rules and records them, in one IndexedDB transaction;
     /// the error, if any, is in the user's language.
     pub async fn edit(self, ops: Vec<Op>) -> Result<(), String> {
-        self.edit_with(move |_| ops).await
+        self.edit_with(Box::new(move |_| ops)).await
     }
 
     /// Like `edit`, with the ops built from the snapshot as the edits before it left it.
-    pub async fn edit_with(self, build: impl FnOnce(&Snapshot) -> Vec<Op>) -> Result<(), String> {
+    /// (A boxed builder: one copy of the edit path in the WebAssembly, not one per caller.)
+    pub async fn edit_with(self, build: BuildOps) -> Result<(), String> {
         let Some(s) = self.services.get_value() else {
             return Err(self.t_untracked("Dữ liệu chưa mở xong", "Data is still opening"));
         };
@@ -205,7 +210,7 @@ impl Ctx {
             .unwrap_or_default();
         let world = s.world.clone();
         let result =
-            s.db.edit_all(ops, |m, _| {
+            s.db.edit_all(ops, &mut |m, _| {
                 world.borrow_mut().apply(m, &principal).map(|_| ())
             })
             .await;
@@ -232,6 +237,11 @@ impl Ctx {
                 })
             }
         }
+    }
+
+    /// Records `ops` in the background; `error` shows why they were refused, if they were.
+    pub fn run(self, ops: Vec<Op>, error: RwSignal<Option<String>>) {
+        spawn_local(async move { error.set(self.edit(ops).await.err()) });
     }
 
     fn t_untracked(self, vi: &'static str, en: &'static str) -> String {

@@ -25,6 +25,7 @@ use shared::{Points, Record};
 use uuid::Uuid;
 
 use super::format::{kind_code, parse_points, points_text, round_state, stage};
+use super::ui::{button, text_button};
 use super::{Ctx, Route, data, pts, tr};
 use crate::db::Snapshot;
 use crate::ids;
@@ -263,10 +264,22 @@ fn SheetEditor(
     let leaf_count = table.leaf_count();
     let confirming = RwSignal::new(false);
     let submit_error = RwSignal::new(None::<String>);
+    // Opens the summary and brings it into view, on a phone as on a tablet.
+    let open_summary = move || {
+        confirming.set(true);
+        request_animation_frame(|| {
+            if let Some(el) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.get_element_by_id("submit-summary"))
+            {
+                el.scroll_into_view();
+            }
+        });
+    };
 
     // Records a value (or, with `None`, removes the cell); creates the sheet on first use.
     let set_value: SetValue = Rc::new(move |criterion: Uuid, change: Change| {
-        Box::pin(ctx.edit_with(move |s| {
+        Box::pin(ctx.edit_with(Box::new(move |s| {
             let mut ops = Vec::new();
             let sheet = find_sheet(s, round_id, scorer, subject);
             let existing = sheet.as_ref().and_then(|x| {
@@ -320,13 +333,13 @@ fn SheetEditor(
                 (None, None) => {}
             }
             ops
-        }))
+        })))
     });
 
-    let submit = move |_| {
+    let submit = move || {
         spawn_local(async move {
             let r = ctx
-                .edit_with(move |s| {
+                .edit_with(Box::new(move |s| {
                     let mut ops = Vec::new();
                     let id = match find_sheet(s, round_id, scorer, subject) {
                         Some(x) => x.id,
@@ -347,7 +360,7 @@ fn SheetEditor(
                     };
                     ops.push(Op::set(id, "submitted", serde_json::json!(true)));
                     ops
-                })
+                }))
                 .await;
             if r.is_ok() {
                 confirming.set(false);
@@ -413,7 +426,7 @@ fn SheetEditor(
             .map(|(c, m)| (c.code.clone(), c.title.clone(), m))
             .collect();
         view! {
-            <div class="summary" role="dialog" aria-modal="false" aria-labelledby="summary-title" data-testid="submit-summary">
+            <div class="summary" id="submit-summary" role="dialog" aria-modal="false" aria-labelledby="summary-title" data-testid="submit-summary">
                 <h3 id="summary-title">{tr("Kiểm tra trước khi nộp", "Check before submitting")}</h3>
                 <table>
                     <tbody>
@@ -432,8 +445,8 @@ fn SheetEditor(
                 })}
                 <p>{tr("Sau khi nộp, phiếu không sửa được nữa (trừ khi thư ký mở lại).", "Once submitted, the sheet cannot be changed (unless the secretary reopens it).")}</p>
                 <div class="actions">
-                    <button on:click=submit data-testid="confirm-submit">{tr("Xác nhận nộp phiếu", "Submit the sheet")}</button>
-                    <button class="secondary" on:click=move |_| confirming.set(false)>{tr("Quay lại chấm tiếp", "Back to scoring")}</button>
+                    {text_button("", Some("confirm-submit"), tr("Xác nhận nộp phiếu", "Submit the sheet"), submit)}
+                    {text_button("secondary", None, tr("Quay lại chấm tiếp", "Back to scoring"), move || confirming.set(false))}
                 </div>
                 {move || submit_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             </div>
@@ -457,7 +470,7 @@ fn SheetEditor(
                 <span class="muted">" · " {move || format!("{} {}/{}", ctx.t("đã chấm", "scored"), sums.get().5, leaf_count)}</span>
             </span>
             <Show when=move || writable.get() && !confirming.get()>
-                <button on:click=move |_| confirming.set(true) data-testid="submit">{tr("Nộp phiếu…", "Submit…")}</button>
+                {text_button("", Some("submit"), tr("Nộp phiếu…", "Submit…"), open_summary)}
             </Show>
         </div>
         <Show when=move || confirming.get() && writable.get()>
@@ -582,13 +595,7 @@ fn CellRow(
         let Some(c) = cell.get_untracked() else {
             return;
         };
-        spawn_local(async move {
-            error.set(
-                ctx.edit(vec![Op::set(c.id, "note", serde_json::json!(text))])
-                    .await
-                    .err(),
-            );
-        });
+        ctx.run(vec![Op::set(c.id, "note", serde_json::json!(text))], error);
     };
     let field_id = format!("cell-{id}");
     let note_id = format!("note-{id}");
@@ -599,6 +606,7 @@ fn CellRow(
     let max = leaf.max;
     let (minus, plus) = (bump.clone(), bump);
     let toggle = run.clone();
+    let locked = Signal::derive(move || !writable.get());
     let input_area = match kind {
         CriterionKind::Disqualifier => view! {
             <label class="check">
@@ -612,10 +620,10 @@ fn CellRow(
         .into_any(),
         _ => view! {
             <div class="stepper">
-                <button type="button" class="step" aria-label=tr("Bớt", "Less") disabled=move || !writable.get() on:click=move |_| minus(-1)>"−"</button>
+                {button("step", None, Signal::stored("−"), Some(tr("Bớt", "Less")), Some(locked), move || minus(-1))}
                 <input id=field_id.clone() node_ref=input type="text" inputmode="decimal" autocomplete="off"
                     class="score" data-testid="score-input" disabled=move || !writable.get() on:input=on_input />
-                <button type="button" class="step" aria-label=tr("Thêm", "More") disabled=move || !writable.get() on:click=move |_| plus(1)>"+"</button>
+                {button("step", None, Signal::stored("+"), Some(tr("Thêm", "More")), Some(locked), move || plus(1))}
             </div>
         }
         .into_any(),

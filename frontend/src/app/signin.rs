@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::protocol::{JoinRequest, LoginRequest, TokenResponse};
 
+use super::ui::text_button;
 use super::{Ctx, confirm, server_origin, tr};
 use crate::api::{self, ApiError};
 
@@ -91,9 +92,7 @@ pub fn SignIn() -> impl IntoView {
             </form>
             <form class="card signin" on:submit=join aria-labelledby="join-title">
                 <h2 id="join-title">{tr("Tham gia bằng mã", "Join with a code")}</h2>
-                <p class="muted">{move || ctx.t(
-                    "Thư ký khối cấp cho mỗi máy tính bảng một mã dùng một lần.",
-                    "The block's secretary gives each tablet a one-time code.")}</p>
+                <p class="muted">{tr("Thư ký khối cấp cho mỗi máy tính bảng một mã dùng một lần.", "The block's secretary gives each tablet a one-time code.")}</p>
                 <label for="join-code">{tr("Mã tham gia", "Join code")}</label>
                 <input id="join-code" type="text" required autocapitalize="characters" autocomplete="one-time-code"
                     placeholder="K7QM-2XWD"
@@ -128,7 +127,7 @@ pub fn SignOut() -> impl IntoView {
         };
         confirm(&text)
     };
-    let sign_out = move |_| {
+    let sign_out = move || {
         if !warn(
             "Chúng được giữ trên máy và gửi đi sau khi đăng nhập lại.",
             "They stay on this device and are sent after the next sign-in.",
@@ -151,7 +150,7 @@ pub fn SignOut() -> impl IntoView {
             ctx.refresh();
         });
     };
-    let reset = move |_| {
+    let reset = move || {
         if !warn(
             "Xóa dữ liệu sẽ làm mất chúng vĩnh viễn.",
             "Wiping the device loses them for good.",
@@ -170,7 +169,7 @@ pub fn SignOut() -> impl IntoView {
         });
     };
     view! {
-        <button class="secondary" on:click=sign_out data-testid="sign-out">{tr("Đăng xuất", "Sign out")}</button>
-        <button class="secondary" on:click=reset data-testid="reset">{tr("Xóa dữ liệu máy", "Wipe device")}</button>
+        {text_button("secondary", Some("sign-out"), tr("Đăng xuất", "Sign out"), sign_out)}
+        {text_button("secondary", Some("reset"), tr("Xóa dữ liệu máy", "Wipe device"), reset)}
     }
 }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::format::date_time;
+use super::ui::text_button;
 use super::{Ctx, tr};
 use crate::i18n::Lang;
 
@@ -53,14 +54,14 @@ pub fn SyncBar() -> impl IntoView {
                     None => ctx.t("Chưa đồng bộ lần nào", "Never synced").to_owned(),
                 }}
             </span>
-            {move || last_error.get().map(|e| view! { <span class="error" data-testid="sync-error">{e}</span> })}
+            {move || last_error.get().map(|e| view! { <span class="error" data-testid="sync-error">{in_lang(&e, ctx.lang.get())}</span> })}
             {move || (rejected.get() >= 1).then(|| view! {
                 <button class="warn" data-testid="rejected-toggle" aria-expanded=move || show_rejected.get().to_string()
                     on:click=move |_| show_rejected.update(|v| *v = !*v)>
                     {move || format!("{} {}", ctx.t("Bị từ chối:", "Refused:"), rejected.get())}
                 </button>
             })}
-            <button on:click=move |_| ctx.sync_now()>{tr("Đồng bộ ngay", "Sync now")}</button>
+            {text_button("", None, tr("Đồng bộ ngay", "Sync now"), move || ctx.sync_now())}
         </section>
         <Show when=move || { show_rejected.get() && rejected.get() > 0 }>
             <Rejected />
@@ -79,16 +80,14 @@ fn Rejected() -> impl IntoView {
     view! {
         <section class="rejected" role="region" data-testid="rejected" aria-label=tr("Thay đổi bị từ chối", "Refused changes")>
             <h2>{tr("Thay đổi bị máy chủ từ chối", "Changes refused by the server")}</h2>
-            <p class="muted">{move || ctx.t(
-                "Các thay đổi này không được lưu trên máy chủ. Đọc lý do, sửa lại nếu cần, rồi bỏ chúng đi.",
-                "These changes were not stored on the server. Read the reason, redo them if needed, then discard them.")}</p>
+            <p class="muted">{tr("Các thay đổi này không được lưu trên máy chủ. Đọc lý do, sửa lại nếu cần, rồi bỏ chúng đi.", "These changes were not stored on the server. Read the reason, redo them if needed, then discard them.")}</p>
             <ul>
                 <For each=move || entries.get() key=|e| e.id let:e>
                     {
                         let id = e.id;
                         let what = e.mutation.op.name();
                         let (vi, en) = e.rejection.map(|r| (r.message_vi, r.message)).unwrap_or_default();
-                        let discard = move |_| {
+                        let discard = move || {
                             if let Some(db) = ctx.db() {
                                 spawn_local(async move {
                                     let _ = db.discard_rejected(id).await;
@@ -99,12 +98,21 @@ fn Rejected() -> impl IntoView {
                         view! {
                             <li>
                                 <span><code>{what}</code> " · " {move || if ctx.lang.get() == Lang::Vi { vi.clone() } else { en.clone() }}</span>
-                                <button class="secondary" on:click=discard>{tr("Bỏ thay đổi này", "Discard this change")}</button>
+                                {text_button("secondary", None, tr("Bỏ thay đổi này", "Discard this change"), discard)}
                             </li>
                         }
                     }
                 </For>
             </ul>
         </section>
+    }
+}
+
+/// A stored "tiếng Việt / English" message in the current language.
+fn in_lang(message: &str, lang: Lang) -> String {
+    match (message.split_once(" / "), lang) {
+        (Some((vi, _)), Lang::Vi) => vi.to_owned(),
+        (Some((_, en)), Lang::En) => en.to_owned(),
+        (None, _) => message.to_owned(),
     }
 }
