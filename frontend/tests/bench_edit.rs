@@ -140,7 +140,7 @@ async fn a_score_typed_to_its_indexeddb_commit() {
     let cell = ids::new_v7();
     let leaf = leaves[0];
     let max = table.leaf(leaf).expect("leaf").max.hundredths();
-    let step = 25;
+    let step = 50; // the demo block scores in half points
     let mut micros = Vec::new();
     for i in 0..101i64 {
         let value = CellValue::Points(Points::from_hundredths((i * step) % (max + step)));

@@ -63,9 +63,11 @@ const parts = [];
 for (const p of ['/', ...assets]) {
   const { n, encoding } = await wireBytes(p);
   total += n;
-  parts.push(`${p.split('/').pop() || 'index.html'} ${(n / 1024).toFixed(1)} KB ${encoding}`);
+  parts.push(`${p.split('/').pop() || 'index.html'} ${n} B ${encoding}`);
 }
-console.log(`budget shell: ${(total / 1024).toFixed(1)} KB on a first visit (budget 300 KB): ${parts.join(', ')}`);
+console.log(
+  `budget shell: ${total} bytes = ${(total / 1000).toFixed(1)} kB = ${(total / 1024).toFixed(1)} KiB on a first visit (budget 300 KB): ${parts.join(', ')}`,
+);
 
 // 2. Opening from the service worker's cache with the server stopped.
 const browser = await chromium.launch({
