@@ -255,27 +255,17 @@ async fn write_meta(store: &Store, meta: &SyncMeta) -> Result<(), DbError> {
 /// Rebuilds `records[id]` from `base[id]` and the outbox mutations on it.
 async fn rebuild(tx: &Transaction, id: Uuid, outbox: &[OutboxEntry]) -> Result<(), DbError> {
     let records = tx.store(RECORDS)?;
-    let mut record: Option<Record> = get(&tx.store(BASE)?, id).await?;
-    let mut clocks = FieldClocks::new();
-    for e in outbox.iter().filter(|e| e.target == id) {
-        if matches!(e.mutation.op, Op::Delete { .. }) {
-            record = None;
-            continue;
+    let base: Option<Record> = get(&tx.store(BASE)?, id).await?;
+    let pending = outbox
+        .iter()
+        .filter(|e| e.target == id)
+        .map(|e| &e.mutation);
+    match mutation::replay(base.as_ref(), pending) {
+        Some(r) => {
+            records.put(&to_js(&r)?, None).await?;
         }
-        // A pending edit that no longer applies (its record changed kind or it became
-        // invalid) stays in the outbox for the server to judge; the view skips it.
-        if let Ok(a) = mutation::apply(&e.mutation, record.as_ref(), &clocks) {
-            record = Some(a.record);
-            clocks = a.clocks;
-        }
+        None => records.delete(key(id)).await?,
     }
-    match record {
-        Some(r) => records.put(&to_js(&r)?, None).await?,
-        None => {
-            records.delete(key(id)).await?;
-            JsValue::UNDEFINED
-        }
-    };
     Ok(())
 }
 

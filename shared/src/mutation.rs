@@ -275,6 +275,30 @@ pub fn apply(
     }
 }
 
+/// What a device shows for one record: the server's copy (`base`) with the device's own
+/// pending mutations on it replayed in order. A pending delete hides the record; a pending
+/// edit that no longer applies (its record changed under it) is skipped, and left for the
+/// server to judge. Pending edits win locally whatever their stamps: once the server has
+/// them, the pulled record carries the merged result, so every device converges on it.
+pub fn replay<'a>(
+    base: Option<&Record>,
+    pending: impl IntoIterator<Item = &'a Mutation>,
+) -> Option<Record> {
+    let mut record = base.cloned();
+    let mut clocks = FieldClocks::new();
+    for m in pending {
+        if matches!(m.op, Op::Delete { .. }) {
+            record = None;
+            continue;
+        }
+        if let Ok(merged) = apply(m, record.as_ref(), &clocks) {
+            record = Some(merged.record);
+            clocks = merged.clocks;
+        }
+    }
+    record
+}
+
 /// Text values lose surrounding whitespace, so "  Tiêu chí " and "Tiêu chí" are one title.
 fn trimmed(v: &serde_json::Value) -> serde_json::Value {
     match v {

@@ -201,6 +201,23 @@ impl Drop for TestServer {
     }
 }
 
+pub mod load;
+
+/// A fresh SQLite store in a temporary folder (kept while the folder lives), seeded with
+/// the demo block.
+pub async fn demo_sqlite() -> (tempfile::TempDir, thidua_server::SqliteStore) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store =
+        thidua_server::SqliteStore::connect(&format!("sqlite://{}/t.db", dir.path().display()))
+            .await
+            .expect("store");
+    store
+        .seed_if_empty(&shared::demo::records())
+        .await
+        .expect("seed");
+    (dir, store)
+}
+
 /// Principals, tokens and mutations for the demo block: what a conference's devices send.
 pub mod script {
     use std::sync::atomic::{AtomicU32, Ordering};

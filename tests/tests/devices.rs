@@ -90,11 +90,7 @@ impl Device {
 
 /// A real server on a fresh SQLite file seeded with the demo block.
 async fn demo_server() -> (tempfile::TempDir, SqliteStore, TestServer) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::connect(&format!("sqlite://{}/t.db", dir.path().display()))
-        .await
-        .expect("store");
-    store.seed_if_empty(&demo::records()).await.expect("seed");
+    let (dir, store) = thidua_tests::demo_sqlite().await;
     let server = TestServer::start(store.clone()).await;
     (dir, store, server)
 }

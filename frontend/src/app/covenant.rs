@@ -545,8 +545,8 @@ fn FormRow(
         fid("kind"),
         fid("max"),
     );
-    view! {
-        <Show when=move || form.target.get() == Some(target_is)>
+    move || {
+        (form.target.get() == Some(target_is)).then(|| view! {
             <tr class="edit-row"><td colspan="4">
                 <form class="edit-form" on:submit=save data-testid="criterion-form">
                     <div class="grid">
@@ -584,7 +584,7 @@ fn FormRow(
                     </div>
                 </form>
             </td></tr>
-        </Show>
+        })
     }
 }
 

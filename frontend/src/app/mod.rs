@@ -416,9 +416,7 @@ pub fn App() -> impl IntoView {
                     <button class="secondary" on:click=toggle_lang lang=move || { if ctx.lang.get() == Lang::Vi { "en" } else { "vi" } }>
                         {tr("English", "Tiếng Việt")}
                     </button>
-                    <Show when=move || signed_in.get()>
-                        <signin::SignOut />
-                    </Show>
+                    {move || signed_in.get().then(|| view! { <signin::SignOut /> })}
                 </div>
             </header>
             <syncbar::SyncBar />

@@ -457,9 +457,9 @@ fn SheetEditor(
         <section class="card sheet" data-testid="sheet" aria-label=subject_name.clone()>
             <div class="sheet-head">
                 <h2>{tr("Phiếu chấm:", "Sheet for:")} " " {subject_name.clone()}</h2>
-                <Show when=move || sheet.get().is_some_and(|s| s.submitted)>
+                {move || sheet.get().is_some_and(|s| s.submitted).then(|| view! {
                     <span class="badge done" data-testid="submitted-badge">{tr("Đã nộp", "Submitted")}</span>
-                </Show>
+                })}
             </div>
             {sections}
         </section>
@@ -469,13 +469,9 @@ fn SheetEditor(
                 <strong data-testid="sheet-total">{move || points_text(sums.get().1, ctx.lang.get())}</strong>
                 <span class="muted">" · " {move || format!("{} {}/{}", ctx.t("đã chấm", "scored"), sums.get().5, leaf_count)}</span>
             </span>
-            <Show when=move || writable.get() && !confirming.get()>
-                {text_button("", Some("submit"), tr("Nộp phiếu…", "Submit…"), open_summary)}
-            </Show>
+            {move || (writable.get() && !confirming.get()).then(|| text_button("", Some("submit"), tr("Nộp phiếu…", "Submit…"), open_summary))}
         </div>
-        <Show when=move || confirming.get() && writable.get()>
-            {summary.clone()}
-        </Show>
+        {move || (confirming.get() && writable.get()).then(summary.clone())}
     }
 }
 
@@ -687,7 +683,9 @@ fn Results(round: Uuid) -> impl IntoView {
     view! {
         <section class="card" data-testid="results">
             <h3>{tr("Phiếu đã nộp", "Submitted sheets")} " (" {move || rows.get().len()} ")"</h3>
-            <Show when=move || !rows.get().is_empty() fallback=move || view! { <p class="muted">{tr("Chưa có phiếu nào được nộp.", "No sheet submitted yet.")}</p> }>
+            {move || if rows.with(Vec::is_empty) {
+                view! { <p class="muted">{tr("Chưa có phiếu nào được nộp.", "No sheet submitted yet.")}</p> }.into_any()
+            } else { view! {
                 <table>
                     <thead><tr>
                         <th scope="col">{tr("Đơn vị được chấm", "Unit scored")}</th>
@@ -700,7 +698,7 @@ fn Results(round: Uuid) -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table>
-            </Show>
+            }.into_any() }}
         </section>
     }
 }

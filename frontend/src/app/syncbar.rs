@@ -63,9 +63,7 @@ pub fn SyncBar() -> impl IntoView {
             })}
             {text_button("", None, tr("Đồng bộ ngay", "Sync now"), move || ctx.sync_now())}
         </section>
-        <Show when=move || { show_rejected.get() && rejected.get() > 0 }>
-            <Rejected />
-        </Show>
+        {move || (show_rejected.get() && rejected.get() >= 1).then(|| view! { <Rejected /> })}
     }
 }
 
@@ -82,8 +80,7 @@ fn Rejected() -> impl IntoView {
             <h2>{tr("Thay đổi bị máy chủ từ chối", "Changes refused by the server")}</h2>
             <p class="muted">{tr("Các thay đổi này không được lưu trên máy chủ. Đọc lý do, sửa lại nếu cần, rồi bỏ chúng đi.", "These changes were not stored on the server. Read the reason, redo them if needed, then discard them.")}</p>
             <ul>
-                <For each=move || entries.get() key=|e| e.id let:e>
-                    {
+                {move || entries.get().into_iter().map(|e| {
                         let id = e.id;
                         let what = e.mutation.op.name();
                         let (vi, en) = e.rejection.map(|r| (r.message_vi, r.message)).unwrap_or_default();
@@ -101,8 +98,7 @@ fn Rejected() -> impl IntoView {
                                 {text_button("secondary", None, tr("Bỏ thay đổi này", "Discard this change"), discard)}
                             </li>
                         }
-                    }
-                </For>
+                    }).collect_view()}
             </ul>
         </section>
     }
