@@ -148,6 +148,27 @@ test('two delegates score offline, keep every cell through a reload, and see eac
     'Thiếu biên bản quán triệt quý IV',
   );
 
+  // The tab is closed right after a keystroke: once the sync bar counts the change, it is in
+  // IndexedDB, and a new tab (offline, from the service worker) shows it.
+  {
+    const pending = Number(await d2.page.getByTestId('pending-count').textContent());
+    await d2.page.locator('[data-code="4.1"]').getByTestId('score-input').fill('4,5');
+    await d2.page.waitForFunction(
+      (n) => Number(document.querySelector('[data-testid="pending-count"]').textContent) > n,
+      pending,
+    );
+    const url = d2.page.url();
+    await d2.page.close();
+    d2.page = await d2.context.newPage();
+    d2.page.on('pageerror', (e) => d2.errors.push(e.message));
+    await d2.page.goto(url);
+    await d2.page.getByTestId('sheet').waitFor();
+    assert.equal(await d2.page.locator('[data-code="4.1"]').getByTestId('score-input').inputValue(), '4,5');
+    // Back to its maximum, 5, so the hand-computed total still holds.
+    await d2.page.locator('[data-code="4.1"]').getByRole('button', { name: 'Thêm' }).click();
+    await assertText(d2.page.getByTestId('sheet-total'), '98,5');
+  }
+
   // Each submits, offline, after the summary.
   for (const d of delegates) {
     await d.page.getByTestId('submit').click();

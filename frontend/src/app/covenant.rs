@@ -21,7 +21,7 @@ use super::format::{
     covenant_status, criterion_kind, kind_code, kind_from, parse_points, points_text,
 };
 use super::ui::{button, text_button};
-use super::{Ctx, Route, data, tr};
+use super::{Ctx, Route, data, label, tr};
 use crate::db::Snapshot;
 use crate::i18n::Lang;
 use crate::ids;
@@ -390,7 +390,7 @@ pub fn CovenantEditor(
                     <a href=Route::Covenant(block, Some(v.id)).hash() aria-current={ if current { "page" } else { "false" } }>
                         {tr("Phiên bản", "Version")} " " {v.version}
                     </a>
-                    " · " {move || covenant_status(v.status, ctx.lang.get())}
+                    " · " {label(move || covenant_status(v.status, ctx.lang.get()))}
                     {(!v.amendment_reason.is_empty()).then(|| format!(" · {}", v.amendment_reason))}
                 </li>
             }
@@ -461,7 +461,7 @@ pub fn CovenantEditor(
                         <td>{c.code.clone()}</td>
                         <td>
                             <span class="title" data-testid="criterion-title">{c.title.clone()}</span>
-                            {(kind != CriterionKind::Standard).then(|| view! { <span class="badge">{move || criterion_kind(kind, ctx.lang.get())}</span> })}
+                            {(kind != CriterionKind::Standard).then(|| view! { <span class="badge">{label(move || criterion_kind(kind, ctx.lang.get()))}</span> })}
                             {pending.contains(&id).then(|| view! { <span class="badge pending" data-testid="pending-badge">{tr("Chờ đồng bộ", "Pending")}</span> })}
                             {(!c.guidance.is_empty()).then(|| view! { <p class="guidance">{c.guidance.clone()}</p> })}
                             {msgs.into_iter().map(|m| view! { <p class="error problem" data-testid="problem">{m}</p> }).collect_view()}
@@ -491,7 +491,7 @@ pub fn CovenantEditor(
                 <h2>{cov.title.clone()}</h2>
                 <p class="muted">
                     {tr("Phiên bản", "Version")} " " {cov.version} " · "
-                    <span class="badge" data-testid="covenant-status">{move || covenant_status(status, ctx.lang.get())}</span>
+                    <span class="badge" data-testid="covenant-status">{label(move || covenant_status(status, ctx.lang.get()))}</span>
                     " · " {tr("Tổng điểm chuẩn:", "Standard total:")} " "
                     <span class={ if balanced { "ok" } else { "error" } } data-testid="covenant-total">{points_text(standard_total, l)} " / " {points_text(cov.total_points, l)}</span>
                     " · " {tr("Điểm thưởng tối đa:", "Bonus cap:")} " " {points_text(cov.bonus_cap, l)}
@@ -563,7 +563,7 @@ fn FormRow(
                                 <label for=kind_id.clone()>{tr("Loại", "Kind")}</label>
                                 <select id=kind_id.clone() on:change=move |e| form.kind.set(kind_from(&event_target_value(&e)))>
                                     {[CriterionKind::Standard, CriterionKind::Bonus, CriterionKind::Deduction, CriterionKind::Disqualifier].into_iter().map(|k| view! {
-                                        <option value=kind_code(k) selected=move || form.kind.get() == k>{move || criterion_kind(k, ctx.lang.get())}</option>
+                                        <option value=kind_code(k) selected=move || form.kind.get() == k>{label(move || criterion_kind(k, ctx.lang.get()))}</option>
                                     }).collect_view()}
                                 </select>
                             </div>

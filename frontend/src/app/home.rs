@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::format::{covenant_status, round_state, stage};
 use super::ui::text_button;
-use super::{Ctx, Route, data, tr};
+use super::{Ctx, Route, data, label, tr};
 use crate::db::Snapshot;
 use crate::ids;
 
@@ -108,7 +108,7 @@ fn block_view(
                 <h3>{tr("Giao ước thi đua", "Emulation covenant")}</h3>
                 <p><strong>{c.title.clone()}</strong> " · " {tr("phiên bản", "version")} " " {c.version}</p>
                 <p>
-                    <span class="badge" data-testid="covenant-status">{move || covenant_status(c.status, ctx.lang.get())}</span>
+                    <span class="badge" data-testid="covenant-status">{label(move || covenant_status(c.status, ctx.lang.get()))}</span>
                     " " {tr("Đã ký:", "Signed:")} " " {signed} "/" {total}
                 </p>
                 <a class="button" href=Route::Covenant(block_id, None).hash() data-testid="open-covenant">
@@ -154,7 +154,7 @@ fn block_view(
                 };
                 view! {
                     <button on:click=open data-testid=format!("open-round-{}", st.as_str())>
-                        {tr("Mở vòng", "Open round:")} " " {move || stage(st, ctx.lang.get())}
+                        {tr("Mở vòng", "Open round:")} " " {label(move || stage(st, ctx.lang.get()))}
                     </button>
                 }
             })
@@ -169,7 +169,7 @@ fn block_view(
     view! {
         <section class="card block" data-testid="block">
             <h2>{b.name.clone()}</h2>
-            <p class="muted">{move || kind_text(kind, ctx)} " · " {tr("Năm", "Year")} " " {year} {place}</p>
+            <p class="muted">{label(move || kind_text(kind, ctx))} " · " {tr("Năm", "Year")} " " {year} {place}</p>
             <h3>{tr("Đơn vị thành viên", "Member units")} " (" {members.len()} ")"</h3>
             <ul class="members">
                 {members.into_iter().map(|u| {
@@ -246,8 +246,8 @@ fn round_row(
     view! {
         <li class="round" data-testid=format!("round-{}", st.as_str())>
             <div class="round-head">
-                <strong>{move || stage(st, ctx.lang.get())}</strong>
-                <span class="badge" data-testid="round-state">{move || round_state(state, ctx.lang.get())}</span>
+                <strong>{label(move || stage(st, ctx.lang.get()))}</strong>
+                <span class="badge" data-testid="round-state">{label(move || round_state(state, ctx.lang.get()))}</span>
                 <span data-testid="round-progress">{submitted} "/" {expected} " " {tr("phiếu đã nộp", "sheets submitted")}</span>
             </div>
             <ul class="chips" aria-label=tr("Đơn vị đã nộp phiếu", "Units that submitted")>{chips}</ul>

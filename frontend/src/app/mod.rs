@@ -20,10 +20,10 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use shared::DomainError;
 use shared::access::Principal;
 use shared::mutation::{FieldClocks, Op};
 use shared::world::{Entry, World};
-use shared::{DomainError, Record};
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -454,11 +454,12 @@ pub fn pts(p: shared::Points) -> Signal<String> {
     Signal::derive(move || points_text(p, lang.get()))
 }
 
-/// The records of one kind in the snapshot (tracked).
-pub fn records_where<T>(ctx: Ctx, pick: impl Fn(&Record) -> Option<T>) -> Vec<T> {
-    ctx.snap.with(|s| {
-        s.as_ref()
-            .map(|s| s.records.values().filter_map(&pick).collect())
-            .unwrap_or_default()
-    })
+/// A reactive label, as the one concrete type `tr` gives (see there why).
+pub fn label(f: impl Fn() -> &'static str + Send + Sync + 'static) -> Signal<&'static str> {
+    Signal::derive(f)
+}
+
+/// A reactive text, as the one concrete type `pts` gives.
+pub fn text(f: impl Fn() -> String + Send + Sync + 'static) -> Signal<String> {
+    Signal::derive(f)
 }

@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use super::format::{kind_code, parse_points, points_text, round_state, stage};
 use super::ui::{button, text_button};
-use super::{Ctx, Route, data, pts, tr};
+use super::{Ctx, Route, data, label, pts, text, tr};
 use crate::db::Snapshot;
 use crate::ids;
 
@@ -133,8 +133,8 @@ pub fn RoundView(
         round_rec.get().map(|r| {
             let (st, state) = (r.stage, r.state);
             view! {
-                <h2>{move || stage(st, ctx.lang.get())} " "
-                    <span class="badge" data-testid="round-state">{move || round_state(state, ctx.lang.get())}</span>
+                <h2>{label(move || stage(st, ctx.lang.get()))} " "
+                    <span class="badge" data-testid="round-state">{label(move || round_state(state, ctx.lang.get()))}</span>
                 </h2>
             }
         })
@@ -434,14 +434,14 @@ fn SheetEditor(
                             let got = Points::from_hundredths(contents.get(i).copied().unwrap_or(0));
                             view! { <tr><td>{code}". "{title}</td><td class="num">{pts(got)} " / " {pts(max)}</td></tr> }
                         }).collect_view()}
-                        <tr><td>{tr("Điểm thưởng", "Bonus")}</td><td class="num">{move || points_text(Points::from_hundredths(bonus), ctx.lang.get())}</td></tr>
-                        <tr><td>{tr("Điểm trừ", "Deductions")}</td><td class="num">{move || points_text(Points::from_hundredths(-deductions), ctx.lang.get())}</td></tr>
+                        <tr><td>{tr("Điểm thưởng", "Bonus")}</td><td class="num">{text(move || points_text(Points::from_hundredths(bonus), ctx.lang.get()))}</td></tr>
+                        <tr><td>{tr("Điểm trừ", "Deductions")}</td><td class="num">{text(move || points_text(Points::from_hundredths(-deductions), ctx.lang.get()))}</td></tr>
                         <tr class="total"><th scope="row">{tr("Tổng điểm", "Total")}</th><td class="num" data-testid="summary-total">{pts(total)}</td></tr>
                     </tbody>
                 </table>
                 {disq.then(|| view! { <p class="error">{tr("Có tiêu chí loại trừ được đánh dấu.", "A disqualifier is marked.")}</p> })}
                 {(scored < leaf_count).then(|| view! {
-                    <p class="warning">{move || format!("{} {}/{}", ctx.t("Chưa chấm đủ tiêu chí:", "Criteria scored:"), scored, leaf_count)}</p>
+                    <p class="warning">{text(move || format!("{} {}/{}", ctx.t("Chưa chấm đủ tiêu chí:", "Criteria scored:"), scored, leaf_count))}</p>
                 })}
                 <p>{tr("Sau khi nộp, phiếu không sửa được nữa (trừ khi thư ký mở lại).", "Once submitted, the sheet cannot be changed (unless the secretary reopens it).")}</p>
                 <div class="actions">
@@ -466,8 +466,8 @@ fn SheetEditor(
         <div class="sheet-footer" data-testid="sheet-footer">
             <span class="grand-total">
                 {tr("Tổng điểm:", "Total:")} " "
-                <strong data-testid="sheet-total">{move || points_text(sums.get().1, ctx.lang.get())}</strong>
-                <span class="muted">" · " {move || format!("{} {}/{}", ctx.t("đã chấm", "scored"), sums.get().5, leaf_count)}</span>
+                <strong data-testid="sheet-total">{text(move || points_text(sums.get().1, ctx.lang.get()))}</strong>
+                <span class="muted">" · " {text(move || format!("{} {}/{}", ctx.t("đã chấm", "scored"), sums.get().5, leaf_count))}</span>
             </span>
             {move || (writable.get() && !confirming.get()).then(|| text_button("", Some("submit"), tr("Nộp phiếu…", "Submit…"), open_summary))}
         </div>

@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 
 use super::format::date_time;
 use super::ui::text_button;
-use super::{Ctx, tr};
+use super::{Ctx, text, tr};
 use crate::i18n::Lang;
 
 /// The sync state and a sync button.
@@ -58,7 +58,7 @@ pub fn SyncBar() -> impl IntoView {
             {move || (rejected.get() >= 1).then(|| view! {
                 <button class="warn" data-testid="rejected-toggle" aria-expanded=move || show_rejected.get().to_string()
                     on:click=move |_| show_rejected.update(|v| *v = !*v)>
-                    {move || format!("{} {}", ctx.t("Bị từ chối:", "Refused:"), rejected.get())}
+                    {text(move || format!("{} {}", ctx.t("Bị từ chối:", "Refused:"), rejected.get()))}
                 </button>
             })}
             {text_button("", None, tr("Đồng bộ ngay", "Sync now"), move || ctx.sync_now())}
