@@ -5,8 +5,7 @@
 use uuid::Uuid;
 
 use crate::model::{
-    Block, BlockKind, BlockLevel, Content, Covenant, CovenantStatus, Criterion, CriterionKind,
-    Record, Unit,
+    Block, BlockKind, BlockLevel, Content, Covenant, Criterion, CriterionKind, Record, Unit,
 };
 use crate::points::Points;
 use crate::rules::BlockRules;
@@ -213,17 +212,11 @@ pub fn records() -> Vec<Record> {
         deputy: unit_ids.get(1).copied(),
         rules: BlockRules::default(),
     }));
-    out.push(Record::Covenant(Covenant {
-        id: COVENANT_ID,
-        block_id: BLOCK_ID,
-        title: format!("Giao ước thi đua năm {YEAR}"),
-        total_points: Points::whole(100),
-        bonus_cap: Points::whole(10),
-        status: CovenantStatus::Draft,
-        version: 1,
-        amends: None,
-        amendment_reason: String::new(),
-    }));
+    out.push(Record::Covenant(Covenant::draft(
+        COVENANT_ID,
+        BLOCK_ID,
+        format!("Giao ước thi đua năm {YEAR}"),
+    )));
     let mut next_criterion = 1000u16;
     for (ci, (title, criteria)) in CONTENTS.iter().enumerate() {
         let content_id = id(300 + ci as u16);

@@ -139,6 +139,23 @@ pub struct Covenant {
     pub amendment_reason: String,
 }
 
+impl Covenant {
+    /// A block's first draft: 100 points, a bonus cap of 10, version 1.
+    pub fn draft(id: Uuid, block_id: Uuid, title: String) -> Covenant {
+        Covenant {
+            id,
+            block_id,
+            title,
+            total_points: Points::whole(100),
+            bonus_cap: Points::whole(10),
+            status: CovenantStatus::Draft,
+            version: 1,
+            amends: None,
+            amendment_reason: String::new(),
+        }
+    }
+}
+
 /// A member unit's signature on a covenant (ký kết), a record of its own so that members
 /// signing at the same time never overwrite each other.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -203,6 +203,150 @@ impl Drop for TestServer {
 
 pub mod load;
 
+/// A synthetic conference for benchmarks and load runs.
+pub mod conference {
+    use shared::access::Principal;
+    use shared::model::{
+        Block, BlockKind, BlockLevel, Content, Covenant, Criterion, CriterionKind, Unit,
+    };
+    use shared::mutation::{Mutation, Op};
+    use shared::protocol::OutcomeStatus;
+    use shared::round::{Assignment, Stage};
+    use shared::rules::BlockRules;
+    use shared::{Points, Record};
+    use thidua_server::Store;
+    use uuid::Uuid;
+
+    use crate::script::m;
+
+    /// A block set up for scoring: its units, criteria and an open cross-scoring round.
+    pub struct Conference {
+        /// The block.
+        pub block: Uuid,
+        /// The open cross-scoring round.
+        pub round: Uuid,
+        /// Its criteria (all standard, 2.5 points each).
+        pub criteria: Vec<Uuid>,
+        /// Its member units.
+        pub units: Vec<Uuid>,
+        /// Who scores whom.
+        pub assignment: Assignment,
+    }
+
+    /// Creates, as an administrator, a block of `units` members, an agreed covenant of
+    /// `criteria` standard criteria in 8 contents and an open cross-scoring round where each
+    /// unit scores `per_unit` others drawn by lot.
+    pub async fn setup<S: Store>(
+        store: &S,
+        units: usize,
+        per_unit: u32,
+        criteria: usize,
+    ) -> Conference {
+        let admin = Principal {
+            account_id: Uuid::now_v7(),
+            name: "bench".into(),
+            admin: true,
+            grants: vec![],
+        };
+        let dev = Uuid::now_v7();
+        let units: Vec<Uuid> = (0..units).map(|_| Uuid::now_v7()).collect();
+        let block = Uuid::now_v7();
+        let covenant = Uuid::now_v7();
+        let round = Uuid::now_v7();
+        let mut ops: Vec<Op> = units
+            .iter()
+            .enumerate()
+            .map(|(i, id)| Op::Create {
+                record: Record::Unit(Unit {
+                    id: *id,
+                    name: format!("Đơn vị thành viên số {i}"),
+                    short_name: format!("ĐV {i}"),
+                }),
+            })
+            .collect();
+        ops.push(Op::Create {
+            record: Record::Block(Block {
+                id: block,
+                name: "Khối thi đua thử tải".into(),
+                year: 2026,
+                kind: BlockKind::Khoi,
+                level: BlockLevel::Provincial,
+                province: "Thử".into(),
+                members: units.clone(),
+                head: Some(units[0]),
+                deputy: Some(units[1]),
+                rules: BlockRules::default(),
+            }),
+        });
+        ops.push(Op::Create {
+            record: Record::Covenant(Covenant::draft(covenant, block, "Giao ước thử tải".into())),
+        });
+        let per_content = (criteria / 8).max(1) as u32;
+        let mut criteria = Vec::new();
+        for c in 0..8u32 {
+            let content = Uuid::now_v7();
+            ops.push(Op::Create {
+                record: Record::Content(Content {
+                    id: content,
+                    block_id: block,
+                    covenant_id: covenant,
+                    position: c,
+                    code: format!("{}", c + 1),
+                    title: format!("Nội dung {}", c + 1),
+                }),
+            });
+            for k in 0..per_content {
+                let id = Uuid::now_v7();
+                criteria.push(id);
+                ops.push(Op::Create {
+                    record: Record::Criterion(Criterion {
+                        id,
+                        block_id: block,
+                        content_id: content,
+                        parent_id: None,
+                        position: k,
+                        code: format!("{}.{}", c + 1, k + 1),
+                        title: format!("Tiêu chí {}.{}", c + 1, k + 1),
+                        guidance: String::new(),
+                        kind: CriterionKind::Standard,
+                        max_points: Points::from_hundredths(250),
+                    }),
+                });
+            }
+        }
+        ops.push(Op::set(covenant, "status", serde_json::json!("agreed")));
+        let assignment = Assignment::draw(&units, per_unit, 20_261_121).expect("draw");
+        ops.push(Op::Create {
+            record: Record::Round(shared::model::Round {
+                id: round,
+                block_id: block,
+                covenant_id: covenant,
+                stage: Stage::CrossScoring,
+                state: shared::round::RoundState::Open,
+                assignment: assignment.clone(),
+            }),
+        });
+        let muts: Vec<Mutation> = ops
+            .into_iter()
+            .enumerate()
+            .map(|(i, op)| m(dev, 1_000 + i as u64, op))
+            .collect();
+        for o in store.push(&admin, dev, &muts).await.expect("setup push") {
+            assert!(
+                matches!(o.status, OutcomeStatus::Applied { .. }),
+                "setup: {o:?}"
+            );
+        }
+        Conference {
+            block,
+            round,
+            criteria,
+            units,
+            assignment,
+        }
+    }
+}
+
 /// A fresh SQLite store in a temporary folder (kept while the folder lives), seeded with
 /// the demo block.
 pub async fn demo_sqlite() -> (tempfile::TempDir, thidua_server::SqliteStore) {

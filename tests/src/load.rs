@@ -1,7 +1,8 @@
-//! A bounded load run: many simulated devices syncing through a real server over loopback
-//! for a fixed time, then stopping by themselves. Each device loops: queue one to five
-//! edits (new contents of its own and title edits on shared criteria, so devices contend
-//! for the same fields), push them with a pull of what changed, think for 20–200 ms.
+//! A bounded load run: a conference of many units, one delegate's tablet per unit, syncing
+//! through a real server over loopback for a fixed time, then stopping by themselves. Each
+//! device loops: score one to five cells of one of its five assigned units (creating the
+//! sheet and cells the first time, then changing values and notes), push them with a pull of
+//! what the block changed, think for 20–200 ms.
 //! Afterwards every acknowledged mutation must be in the audit log exactly once, and no
 //! request may have failed. `load` (a binary) runs the full 200 devices × 60 s; the test
 //! suite runs a short version.
@@ -12,14 +13,18 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use shared::access::{Grant, Principal, Role};
 use shared::lot::Lot;
-use shared::model::Content;
+use shared::model::{ScoreCell, ScoreSheet};
 use shared::mutation::{Mutation, Op};
 use shared::protocol::{OutcomeStatus, PROTOCOL, SyncRequest, SyncResponse};
-use shared::{Hlc, Record, demo};
+use shared::round::Assignment;
+use shared::sheet::CellValue;
+use shared::{Hlc, Points, Record};
 use thidua_server::Store;
 use uuid::Uuid;
 
+use crate::conference::{self, Conference};
 use crate::{TestServer, script};
 
 /// What a load run saw.
@@ -51,7 +56,7 @@ impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "load: {} devices for {} s on SQLite over loopback: {} syncs ({:.0}/s), {} mutations acknowledged, {} errors, {} lost, {} duplicated; sync latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            "load: {} delegates' tablets scoring for {} s on SQLite over loopback: {} syncs ({:.0}/s), {} mutations acknowledged, {} errors, {} lost, {} duplicated; sync latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
             self.devices,
             self.seconds,
             self.syncs,
@@ -73,68 +78,90 @@ struct DeviceRun {
     errors: usize,
 }
 
-async fn device(
+/// One delegate's tablet.
+struct Tablet {
     n: usize,
     base: String,
     token: String,
     id: Uuid,
+    unit: Uuid,
+    subjects: Vec<Uuid>,
+}
+
+async fn device(
+    t: Tablet,
+    conf: std::sync::Arc<Conference>,
     until: Instant,
     http: reqwest::Client,
 ) -> DeviceRun {
-    let mut lot = Lot::new(n as u64 + 1);
-    let mut hlc = Hlc::zero(id);
+    let mut lot = Lot::new(t.n as u64 + 1);
+    let mut hlc = Hlc::zero(t.id);
     let mut cursor = 0u64;
-    let mut mine: Vec<Uuid> = Vec::new();
+    let mut sheets: HashMap<Uuid, Uuid> = HashMap::new();
+    let mut cells: HashMap<(Uuid, Uuid), Uuid> = HashMap::new();
     let mut run = DeviceRun {
         latencies_us: Vec::new(),
         acknowledged: Vec::new(),
         errors: 0,
     };
-    let shared_criteria = [
-        demo::id(1000),
-        demo::id(1001),
-        demo::id(1003),
-        demo::id(1004),
-    ];
     let mut outbox: Vec<Mutation> = Vec::new();
-    let mut k = 0u32;
     while Instant::now() < until {
+        let subject = t.subjects[lot.below(t.subjects.len() as u64) as usize];
+        let mut ops = Vec::new();
+        let sheet = *sheets.entry(subject).or_insert_with(|| {
+            let id = Uuid::now_v7();
+            ops.push(Op::Create {
+                record: Record::ScoreSheet(ScoreSheet {
+                    id,
+                    block_id: conf.block,
+                    round_id: conf.round,
+                    scorer: t.unit,
+                    subject,
+                    submitted: false,
+                }),
+            });
+            id
+        });
         for _ in 0..1 + lot.below(5) {
-            k += 1;
-            let now = u64::try_from(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_millis())
-                    .unwrap_or(0),
-            )
-            .unwrap_or(0);
-            hlc = hlc.tick(now);
-            let op = match lot.below(3) {
-                0 => {
-                    let cid = Uuid::now_v7();
-                    mine.push(cid);
-                    Op::Create {
-                        record: Record::Content(Content {
-                            id: cid,
-                            block_id: demo::BLOCK_ID,
-                            covenant_id: demo::COVENANT_ID,
-                            position: 100 + k,
-                            code: format!("T{n}.{k}"),
-                            title: format!("Nội dung thử {n}.{k}"),
+            let criterion = conf.criteria[lot.below(conf.criteria.len() as u64) as usize];
+            let value = CellValue::Points(Points::from_hundredths(50 * lot.below(6) as i64));
+            match cells.get(&(sheet, criterion)) {
+                Some(&cell) if lot.below(4) == 0 => ops.push(Op::set(
+                    cell,
+                    "note",
+                    serde_json::json!(format!("Ghi chú {}", lot.below(1000))),
+                )),
+                Some(&cell) => ops.push(Op::set(
+                    cell,
+                    "value",
+                    serde_json::to_value(value).unwrap_or_default(),
+                )),
+                None => {
+                    let id = Uuid::now_v7();
+                    cells.insert((sheet, criterion), id);
+                    ops.push(Op::Create {
+                        record: Record::ScoreCell(ScoreCell {
+                            id,
+                            block_id: conf.block,
+                            sheet_id: sheet,
+                            criterion_id: criterion,
+                            value,
+                            note: String::new(),
+                            evidence: String::new(),
                         }),
-                    }
+                    });
                 }
-                1 if !mine.is_empty() => Op::set(
-                    mine[lot.below(mine.len() as u64) as usize],
-                    "title",
-                    serde_json::json!(format!("Sửa {n}.{k}")),
-                ),
-                _ => Op::set(
-                    shared_criteria[lot.below(4) as usize],
-                    "guidance",
-                    serde_json::json!(format!("Hướng dẫn {n}.{k}")),
-                ),
-            };
+            }
+        }
+        let now = u64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0),
+        )
+        .unwrap_or(0);
+        for op in ops {
+            hlc = hlc.tick(now);
             outbox.push(Mutation {
                 id: Uuid::now_v7(),
                 hlc,
@@ -143,15 +170,15 @@ async fn device(
         }
         let req = SyncRequest {
             protocol: PROTOCOL,
-            device_id: id,
+            device_id: t.id,
             cursor,
             limit: Some(500),
             mutations: std::mem::take(&mut outbox),
         };
         let start = Instant::now();
         let res = http
-            .post(format!("{base}/api/v1/sync"))
-            .bearer_auth(&token)
+            .post(format!("{}/api/v1/sync", t.base))
+            .bearer_auth(&t.token)
             .json(&req)
             .send()
             .await;
@@ -197,25 +224,49 @@ fn percentile(sorted_us: &[u64], p: usize) -> f64 {
     sorted_us[i] as f64 / 1000.0
 }
 
-/// Runs `devices` devices for `seconds` against a fresh server on SQLite.
+/// Runs `devices` delegates' tablets for `seconds` against a fresh server on SQLite.
 pub async fn run(devices: usize, seconds: u64) -> Report {
     let (_dir, store) = crate::demo_sqlite().await;
+    let conf = std::sync::Arc::new(conference::setup(&store, devices, 5, 40).await);
     let server = TestServer::start(store.clone()).await;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(devices)
         .build()
         .expect("client");
-    let mut tokens = Vec::with_capacity(devices);
-    for _ in 0..devices {
-        tokens.push(script::token(&store, &script::secretary()).await);
+    let mut tablets = Vec::with_capacity(devices);
+    for (n, &unit) in conf.units.iter().enumerate() {
+        let who = Principal {
+            account_id: Uuid::now_v7(),
+            name: format!("Đại biểu {n}"),
+            admin: false,
+            grants: vec![Grant {
+                block_id: conf.block,
+                role: Role::Delegate,
+                unit: Some(unit),
+            }],
+        };
+        let (token, id) = script::token(&store, &who).await;
+        let subjects = match &conf.assignment {
+            Assignment::PairsByLot { pairs, .. } => pairs
+                .iter()
+                .filter(|p| p.scorer == unit)
+                .map(|p| p.subject)
+                .collect(),
+            Assignment::AllScoreAll => conf.units.iter().copied().filter(|&u| u != unit).collect(),
+        };
+        tablets.push(Tablet {
+            n,
+            base: server.url(""),
+            token,
+            id,
+            unit,
+            subjects,
+        });
     }
     let until = Instant::now() + Duration::from_secs(seconds);
-    let tasks: Vec<_> = tokens
+    let tasks: Vec<_> = tablets
         .into_iter()
-        .enumerate()
-        .map(|(n, (token, id))| {
-            tokio::spawn(device(n, server.url(""), token, id, until, http.clone()))
-        })
+        .map(|t| tokio::spawn(device(t, conf.clone(), until, http.clone())))
         .collect();
     let mut latencies = Vec::new();
     let mut acknowledged = Vec::new();
@@ -230,10 +281,7 @@ pub async fn run(devices: usize, seconds: u64) -> Report {
     let mut in_audit: HashMap<String, usize> = HashMap::new();
     let mut after = 0;
     loop {
-        let rows = store
-            .audit(demo::BLOCK_ID, after, 10_000)
-            .await
-            .expect("audit");
+        let rows = store.audit(conf.block, after, 10_000).await.expect("audit");
         let Some(last) = rows.last() else { break };
         after = last.id;
         for r in &rows {

@@ -8,146 +8,19 @@
 use std::time::Instant;
 
 use shared::access::{Grant, Principal, Role};
-use shared::model::{
-    Block, BlockKind, BlockLevel, Content, Covenant, CovenantStatus, Criterion, CriterionKind, Unit,
-};
-use shared::mutation::{Mutation, Op};
+use shared::mutation::Op;
 use shared::protocol::{OutcomeStatus, PROTOCOL, SyncRequest, SyncResponse};
-use shared::round::{Assignment, Stage};
-use shared::rules::BlockRules;
 use shared::sheet::CellValue;
 use shared::{Points, Record};
 use thidua_server::{PgStore, SqliteStore, Store};
 use thidua_tests::script::{self, m};
-use thidua_tests::{PgInstance, TestServer};
+use thidua_tests::{PgInstance, TestServer, conference};
 use uuid::Uuid;
 
 const UNITS: usize = 50;
 const PER_UNIT: u32 = 30;
 const CRITERIA: usize = 40;
 const BATCH: usize = 1000;
-
-struct Setup {
-    block: Uuid,
-    round: Uuid,
-    criteria: Vec<Uuid>,
-    units: Vec<Uuid>,
-    assignment: Assignment,
-}
-
-async fn setup<S: Store>(store: &S) -> Setup {
-    let admin = Principal {
-        account_id: Uuid::now_v7(),
-        name: "bench".into(),
-        admin: true,
-        grants: vec![],
-    };
-    let dev = Uuid::now_v7();
-    let units: Vec<Uuid> = (0..UNITS).map(|_| Uuid::now_v7()).collect();
-    let block = Uuid::now_v7();
-    let covenant = Uuid::now_v7();
-    let round = Uuid::now_v7();
-    let mut ops: Vec<Op> = units
-        .iter()
-        .enumerate()
-        .map(|(i, id)| Op::Create {
-            record: Record::Unit(Unit {
-                id: *id,
-                name: format!("Đơn vị thành viên số {i}"),
-                short_name: format!("ĐV {i}"),
-            }),
-        })
-        .collect();
-    ops.push(Op::Create {
-        record: Record::Block(Block {
-            id: block,
-            name: "Khối thi đua thử tải".into(),
-            year: 2026,
-            kind: BlockKind::Khoi,
-            level: BlockLevel::Provincial,
-            province: "Thử".into(),
-            members: units.clone(),
-            head: Some(units[0]),
-            deputy: Some(units[1]),
-            rules: BlockRules::default(),
-        }),
-    });
-    ops.push(Op::Create {
-        record: Record::Covenant(Covenant {
-            id: covenant,
-            block_id: block,
-            title: "Giao ước thử tải".into(),
-            total_points: Points::whole(100),
-            bonus_cap: Points::whole(10),
-            status: CovenantStatus::Draft,
-            version: 1,
-            amends: None,
-            amendment_reason: String::new(),
-        }),
-    });
-    let mut criteria = Vec::new();
-    for c in 0..8u32 {
-        let content = Uuid::now_v7();
-        ops.push(Op::Create {
-            record: Record::Content(Content {
-                id: content,
-                block_id: block,
-                covenant_id: covenant,
-                position: c,
-                code: format!("{}", c + 1),
-                title: format!("Nội dung {}", c + 1),
-            }),
-        });
-        for k in 0..(CRITERIA as u32 / 8) {
-            let id = Uuid::now_v7();
-            criteria.push(id);
-            ops.push(Op::Create {
-                record: Record::Criterion(Criterion {
-                    id,
-                    block_id: block,
-                    content_id: content,
-                    parent_id: None,
-                    position: k,
-                    code: format!("{}.{}", c + 1, k + 1),
-                    title: format!("Tiêu chí {}.{}", c + 1, k + 1),
-                    guidance: String::new(),
-                    kind: CriterionKind::Standard,
-                    max_points: Points::from_hundredths(250),
-                }),
-            });
-        }
-    }
-    ops.push(Op::set(covenant, "status", serde_json::json!("agreed")));
-    let assignment = Assignment::draw(&units, PER_UNIT, 20_261_121).expect("draw");
-    ops.push(Op::Create {
-        record: Record::Round(shared::model::Round {
-            id: round,
-            block_id: block,
-            covenant_id: covenant,
-            stage: Stage::CrossScoring,
-            state: shared::round::RoundState::Open,
-            assignment: assignment.clone(),
-        }),
-    });
-    let muts: Vec<Mutation> = ops
-        .into_iter()
-        .enumerate()
-        .map(|(i, op)| m(dev, 1_000 + i as u64, op))
-        .collect();
-    for o in store.push(&admin, dev, &muts).await.expect("setup push") {
-        assert!(
-            matches!(o.status, OutcomeStatus::Applied { .. }),
-            "setup: {o:?}"
-        );
-    }
-    Setup {
-        block,
-        round,
-        criteria,
-        units,
-        assignment,
-    }
-}
 
 /// A script op moved to the benchmark's block.
 fn with_block(mut op: Op, block: Uuid) -> Op {
@@ -164,7 +37,7 @@ fn with_block(mut op: Op, block: Uuid) -> Op {
 }
 
 async fn run<S: Store>(name: &str, store: S) {
-    let s = setup(&store).await;
+    let s = conference::setup(&store, UNITS, PER_UNIT, CRITERIA).await;
     let server = TestServer::start(store.clone()).await;
     let http = reqwest::Client::new();
     // One device per delegate, each with its token.
