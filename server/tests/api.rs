@@ -768,3 +768,22 @@ async fn import_loads_records_and_accounts_through_the_rules() {
         .expect_err("bad file");
     assert!(err.to_string().contains("import file"), "{err}");
 }
+
+#[tokio::test]
+async fn a_malformed_path_or_query_is_a_json_400() {
+    let f = fixture(Limits::default()).await;
+    for path in [
+        "/api/v1/blocks/null,null/audit.csv".to_owned(),
+        "/api/v1/blocks/not-a-block/audit".to_owned(),
+        format!("/api/v1/blocks/{}/audit?after=soon", demo::BLOCK_ID),
+    ] {
+        let req = Request::get(path.as_str())
+            .header(header::AUTHORIZATION, format!("Bearer {SECRETARY_TOKEN}"))
+            .body(Body::empty())
+            .expect("req");
+        let (status, body) = send(&f.app, req).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(body["code"], "malformed_request", "{path}: {body}");
+        assert!(body["message_vi"].is_string(), "{path}: {body}");
+    }
+}

@@ -2,6 +2,7 @@
 //! secretary and the administrators.
 
 use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -35,13 +36,22 @@ fn check(auth: &Auth, block: Uuid) -> Result<(), ApiError> {
     }
 }
 
+/// The block in the path; a malformed one is an `ErrorBody` like every other error, not
+/// axum's plain-text rejection.
+fn block_id(path: Result<Path<Uuid>, PathRejection>) -> Result<Uuid, ApiError> {
+    path.map(|Path(b)| b)
+        .map_err(|r| ApiError::Malformed(r.body_text()))
+}
+
 /// The JSON page.
 pub(crate) async fn audit_json<S: Store>(
     State(state): State<AppState<S>>,
     auth: Auth,
-    Path(block): Path<Uuid>,
-    Query(q): Query<AuditQuery>,
+    path: Result<Path<Uuid>, PathRejection>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<Vec<AuditRow>>, ApiError> {
+    let block = block_id(path)?;
+    let Query(q) = query.map_err(|r| ApiError::Malformed(r.body_text()))?;
     check(&auth, block)?;
     let _ = q.access_token;
     let limit = q.limit.unwrap_or(1000).clamp(1, 10_000);
@@ -52,8 +62,9 @@ pub(crate) async fn audit_json<S: Store>(
 pub(crate) async fn audit_csv<S: Store>(
     State(state): State<AppState<S>>,
     auth: Auth,
-    Path(block): Path<Uuid>,
+    path: Result<Path<Uuid>, PathRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let block = block_id(path)?;
     check(&auth, block)?;
     let mut out = String::from(
         "\u{feff}id,server_time_ms,account_id,device_id,mutation_id,client_hlc,record_id,op,old_value,new_value,won,reason\r\n",

@@ -97,7 +97,11 @@ pub fn spec() -> Value {
             "/blocks/{block_id}/audit": {"get": audit},
             "/blocks/{block_id}/audit.csv": {"get": audit_csv},
             "/events": {"get": op("Server-sent events: `change` with {block_id, seq} when a readable block changed", true, None, ("200", json!({
-                "description": "An event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}
+                "description": "An event stream: `ready` (data: the latest sequence), then `change` events (data: JSON {block_id, seq})",
+                "content": {"text/event-stream": {"schema": {
+                    "type": "object",
+                    "properties": {"event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"}}
+                }}}
             })))},
             "/openapi.json": {"get": op("This document", false, None, ("200", json!({
                 "description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}
