@@ -4,18 +4,11 @@
 use shared::casebook::synthetic;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
+mod common;
 
-fn now_micros() -> u64 {
-    let performance = web_sys::window()
-        .and_then(|w| w.performance())
-        .expect("window.performance");
-    // Milliseconds with a fractional part; whole microseconds are enough here.
-    let ms = performance.now();
-    #[allow(clippy::float_arithmetic, clippy::cast_possible_truncation)]
-    let us = (ms * 1000.0) as u64;
-    us
-}
+use common::{now_micros, summary};
+
+wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 #[ignore = "a benchmark: run by scripts/bench"]
@@ -32,16 +25,12 @@ fn tally_60_units_60_scorers_100_criteria() {
             elapsed
         })
         .collect();
-    micros.sort_unstable();
-    let ms = |us: u64| format!("{}.{:02} ms", us / 1000, us % 1000 / 10);
     // Shown by the runner with --nocapture.
     console_log!(
         "{}",
         format!(
-            "tally wasm32 (headless Chromium): median {}, min {}, max {} over {} runs on {} cells (target < 100 ms)",
-            ms(micros[micros.len() / 2]),
-            ms(micros[0]),
-            ms(micros[micros.len() - 1]),
+            "tally wasm32 (headless Chromium): {} over {} runs on {} cells (target < 100 ms)",
+            summary(&mut micros),
             micros.len(),
             c.cells.len()
         )

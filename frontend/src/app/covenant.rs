@@ -119,9 +119,24 @@ fn update_op(id: Uuid, before: &Record, after: &Record) -> Option<Op> {
     (!fields.is_empty()).then_some(Op::Update { id, fields })
 }
 
-/// New positions 0, 1, 2… for `siblings` in the given order, as updates where they change.
-fn renumber<T>(siblings: &[T], id: impl Fn(&T) -> Uuid, position: impl Fn(&T) -> u32) -> Vec<Op> {
-    siblings
+/// Moves sibling `at` one place up (`dir` −1) or down (1): new positions 0, 1, 2… for the
+/// siblings in their new order, as updates where they change; none at either end.
+fn moved<T: Clone>(
+    siblings: &[T],
+    at: usize,
+    dir: i64,
+    id: impl Fn(&T) -> Uuid,
+    position: impl Fn(&T) -> u32,
+) -> Vec<Op> {
+    let Some(to) = at
+        .checked_add_signed(dir as isize)
+        .filter(|&to| to < siblings.len())
+    else {
+        return Vec::new();
+    };
+    let mut order = siblings.to_vec();
+    order.swap(at, to);
+    order
         .iter()
         .enumerate()
         .filter(|(i, c)| position(c) != *i as u32)
@@ -401,15 +416,8 @@ pub fn CovenantEditor(
             let cid = content.id;
             let siblings: Vec<Content> = contents.iter().map(|c| (*c).clone()).collect();
             let idx = siblings.iter().position(|c| c.id == cid).unwrap_or(0);
-            let move_content = move |dir: i64| {
-                let mut order = siblings.clone();
-                let j = idx as i64 + dir;
-                if j < 0 || j as usize >= order.len() {
-                    return;
-                }
-                order.swap(idx, j as usize);
-                run(renumber(&order, |c| c.id, |c| c.position));
-            };
+            let move_content =
+                move |dir: i64| run(moved(&siblings, idx, dir, |c| c.id, |c| c.position));
             let (up, down) = (move_content.clone(), move_content);
             let p_start = p.clone();
             let p_add = p.clone();
@@ -441,15 +449,7 @@ pub fn CovenantEditor(
                     .map(|x| (*x).clone())
                     .collect();
                 let i = sibs.iter().position(|x| x.id == id).unwrap_or(0);
-                let move_crit = move |dir: i64| {
-                    let mut order = sibs.clone();
-                    let j = i as i64 + dir;
-                    if j < 0 || j as usize >= order.len() {
-                        return;
-                    }
-                    order.swap(i, j as usize);
-                    run(renumber(&order, |c| c.id, |c| c.position));
-                };
+                let move_crit = move |dir: i64| run(moved(&sibs, i, dir, |c| c.id, |c| c.position));
                 let (up, down) = (move_crit.clone(), move_crit);
                 let p_start = p.clone();
                 let p_sub = p.clone();

@@ -65,6 +65,34 @@ type Change = Box<dyn FnOnce(Option<CellValue>) -> Option<CellValue>>;
 /// steps from the typed value.
 type SetValue = Rc<dyn Fn(Uuid, Change) -> Pin<Box<dyn Future<Output = Result<(), String>>>>>;
 
+/// The fixed fields of the sheet being scored.
+#[derive(Clone, Copy)]
+struct SheetKey {
+    block_id: Uuid,
+    round_id: Uuid,
+    scorer: Uuid,
+    subject: Uuid,
+}
+
+/// The sheet's id; when there is no sheet yet, one is created first, in the same edit.
+fn sheet_or_new(sheet: Option<ScoreSheet>, ops: &mut Vec<Op>, k: SheetKey) -> Uuid {
+    if let Some(x) = sheet {
+        return x.id;
+    }
+    let id = ids::new_v7();
+    ops.push(Op::Create {
+        record: Record::ScoreSheet(ScoreSheet {
+            id,
+            block_id: k.block_id,
+            round_id: k.round_id,
+            scorer: k.scorer,
+            subject: k.subject,
+            submitted: false,
+        }),
+    });
+    id
+}
+
 fn find_sheet(s: &Snapshot, round: Uuid, scorer: Uuid, subject: Uuid) -> Option<ScoreSheet> {
     s.records.values().find_map(|r| match r {
         Record::ScoreSheet(x)
@@ -214,6 +242,12 @@ fn SheetEditor(
     let ctx = Ctx::get();
     let round_id = round.id;
     let block_id = round.block_id;
+    let key = SheetKey {
+        block_id,
+        round_id,
+        scorer,
+        subject,
+    };
     let sheet = Memo::new(move |_| {
         ctx.snap.with(|s| {
             s.as_ref()
@@ -288,29 +322,10 @@ fn SheetEditor(
                     .find(|c| c.criterion_id == criterion)
             });
             let value = change(existing.as_ref().map(|c| c.value));
-            let sheet_id = match sheet {
-                Some(x) => x.id,
-                None => {
-                    if value.is_none() {
-                        return ops;
-                    }
-                    let id = ids::new_v7();
-                    ops.push(Op::Create {
-                        record: Record::ScoreSheet(ScoreSheet {
-                            id,
-                            block_id,
-                            round_id,
-                            scorer,
-                            subject,
-                            submitted: false,
-                        }),
-                    });
-                    id
-                }
-            };
-            let existing = data::cells(s, sheet_id)
-                .into_iter()
-                .find(|c| c.criterion_id == criterion);
+            if sheet.is_none() && value.is_none() {
+                return ops;
+            }
+            let sheet_id = sheet_or_new(sheet, &mut ops, key);
             match (existing, value) {
                 (Some(c), Some(v)) if c.value != v => ops.push(Op::set(
                     c.id,
@@ -341,23 +356,7 @@ fn SheetEditor(
             let r = ctx
                 .edit_with(Box::new(move |s| {
                     let mut ops = Vec::new();
-                    let id = match find_sheet(s, round_id, scorer, subject) {
-                        Some(x) => x.id,
-                        None => {
-                            let id = ids::new_v7();
-                            ops.push(Op::Create {
-                                record: Record::ScoreSheet(ScoreSheet {
-                                    id,
-                                    block_id,
-                                    round_id,
-                                    scorer,
-                                    subject,
-                                    submitted: false,
-                                }),
-                            });
-                            id
-                        }
-                    };
+                    let id = sheet_or_new(find_sheet(s, round_id, scorer, subject), &mut ops, key);
                     ops.push(Op::set(id, "submitted", serde_json::json!(true)));
                     ops
                 }))
