@@ -1,7 +1,6 @@
-//! JSON in and out through `serde_json::Value` only. Every record type already has its
-//! `Value` (de)serializer (the merge rules work on values); going through `Value` for text
-//! too spares a second and third copy of each type's serde code in the WebAssembly, at the
-//! cost of one intermediate tree per document.
+//! JSON in and out through `serde_json::Value` only, read with `shared::tree` (the reader the
+//! merge rules use). One reader for text and trees spares a second and third copy of each
+//! type's serde code in the WebAssembly, at the cost of one intermediate tree per document.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -13,5 +12,5 @@ pub fn to_string<T: Serialize>(v: &T) -> Result<String, serde_json::Error> {
 
 /// A `T` from JSON text.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
-    serde_json::from_value(serde_json::from_str::<serde_json::Value>(text)?)
+    shared::tree::from_value(serde_json::from_str::<serde_json::Value>(text)?)
 }

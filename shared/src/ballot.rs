@@ -12,18 +12,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::error::DomainError;
 use crate::model::{Ballot, Block};
 use crate::rules::AwardKind;
+use crate::tagged;
 
 /// Longest ballot title or option label, in characters.
 pub const MAX_LABEL_CHARS: usize = 300;
 
 /// What a ballot decides.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BallotPurpose {
     /// Suy tôn next year's block head.
@@ -37,6 +38,28 @@ pub enum BallotPurpose {
     },
     /// Separates units the tie-breaks left equal.
     TieBreak,
+}
+
+impl<'de> Deserialize<'de> for BallotPurpose {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const VARIANTS: &[&str] = &["elect_head", "elect_deputy", "award", "tie_break"];
+        let (tag, body) = tagged::split(d, "type")?;
+        Ok(match tag.as_str() {
+            "elect_head" => BallotPurpose::ElectHead,
+            "elect_deputy" => BallotPurpose::ElectDeputy,
+            "award" => BallotPurpose::Award {
+                award: tagged::body::<AwardBody, _>(body)?.award,
+            },
+            "tie_break" => BallotPurpose::TieBreak,
+            other => return Err(tagged::unknown(other, VARIANTS)),
+        })
+    }
+}
+
+/// `BallotPurpose::Award`'s fields.
+#[derive(Deserialize)]
+struct AwardBody {
+    award: AwardKind,
 }
 
 /// A ballot's state: draft → open → closed.
@@ -200,7 +223,7 @@ pub fn count_ballot(ballot: &Ballot, papers: &[BallotPaper]) -> Result<Count, Do
 }
 
 /// The share of approvals an option needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Threshold {
     /// Strictly more than 1/2 (quá bán).
@@ -214,6 +237,32 @@ pub enum Threshold {
         /// Denominator, at least 1.
         den: u32,
     },
+}
+
+impl<'de> Deserialize<'de> for Threshold {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const VARIANTS: &[&str] = &["more_than_half", "at_least_two_thirds", "at_least"];
+        let (tag, body) = tagged::split(d, "type")?;
+        Ok(match tag.as_str() {
+            "more_than_half" => Threshold::MoreThanHalf,
+            "at_least_two_thirds" => Threshold::AtLeastTwoThirds,
+            "at_least" => {
+                let b: AtLeastBody = tagged::body(body)?;
+                Threshold::AtLeast {
+                    num: b.num,
+                    den: b.den,
+                }
+            }
+            other => return Err(tagged::unknown(other, VARIANTS)),
+        })
+    }
+}
+
+/// `Threshold::AtLeast`'s fields.
+#[derive(Deserialize)]
+struct AtLeastBody {
+    num: u32,
+    den: u32,
 }
 
 /// What the share is counted over.
@@ -251,7 +300,7 @@ impl MajorityRule {
 }
 
 /// One ballot paper as cast.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BallotPaper {
     /// The options approved.
@@ -263,6 +312,27 @@ pub enum BallotPaper {
     Abstain,
     /// Spoiled by the voter (phiếu không hợp lệ).
     Spoiled,
+}
+
+impl<'de> Deserialize<'de> for BallotPaper {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const VARIANTS: &[&str] = &["choices", "abstain", "spoiled"];
+        let (tag, body) = tagged::split(d, "type")?;
+        Ok(match tag.as_str() {
+            "choices" => BallotPaper::Choices {
+                options: tagged::body::<ChoicesBody, _>(body)?.options,
+            },
+            "abstain" => BallotPaper::Abstain,
+            "spoiled" => BallotPaper::Spoiled,
+            other => return Err(tagged::unknown(other, VARIANTS)),
+        })
+    }
+}
+
+/// `BallotPaper::Choices`'s fields.
+#[derive(Deserialize)]
+struct ChoicesBody {
+    options: BTreeSet<Uuid>,
 }
 
 /// One option's result.

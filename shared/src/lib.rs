@@ -21,10 +21,12 @@ pub mod protocol;
 pub mod round;
 pub mod rules;
 pub mod sheet;
+mod tagged;
 pub mod tally;
 #[cfg(test)]
 mod testing;
 pub mod transfer;
+pub mod tree;
 pub mod world;
 
 pub use error::DomainError;

@@ -5,7 +5,7 @@
 //! (`scope`), which is what pull filtering and live events key on. A record is stored and
 //! sent whole; mutations change single fields (see `mutation`).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::ballot::{BallotOption, BallotPurpose, BallotState, Count, MajorityRule};
@@ -13,6 +13,7 @@ use crate::points::Points;
 use crate::round::{Assignment, RoundState, Stage};
 use crate::rules::BlockRules;
 use crate::sheet::CellValue;
+use crate::tagged;
 
 /// A member unit (đơn vị thành viên) of one or more blocks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,7 +236,7 @@ pub struct Criterion {
 }
 
 /// Any record that syncs, tagged with its kind.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {
     /// A member unit.
@@ -258,6 +259,37 @@ pub enum Record {
     ScoreCell(ScoreCell),
     /// A secret ballot (its papers never sync; see `ballot`).
     Ballot(Ballot),
+}
+
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const VARIANTS: &[&str] = &[
+            "unit",
+            "block",
+            "covenant",
+            "content",
+            "criterion",
+            "signature",
+            "round",
+            "score_sheet",
+            "score_cell",
+            "ballot",
+        ];
+        let (tag, body) = tagged::split(d, "type")?;
+        Ok(match tag.as_str() {
+            "unit" => Record::Unit(tagged::body(body)?),
+            "block" => Record::Block(tagged::body(body)?),
+            "covenant" => Record::Covenant(tagged::body(body)?),
+            "content" => Record::Content(tagged::body(body)?),
+            "criterion" => Record::Criterion(tagged::body(body)?),
+            "signature" => Record::Signature(tagged::body(body)?),
+            "round" => Record::Round(tagged::body(body)?),
+            "score_sheet" => Record::ScoreSheet(tagged::body(body)?),
+            "score_cell" => Record::ScoreCell(tagged::body(body)?),
+            "ballot" => Record::Ballot(tagged::body(body)?),
+            other => return Err(tagged::unknown(other, VARIANTS)),
+        })
+    }
 }
 
 /// A scoring round of one stage (self, cross, verification, agreed) on one covenant.

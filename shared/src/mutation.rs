@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::ballot::BallotPaper;
@@ -18,6 +18,7 @@ use crate::error::DomainError;
 use crate::hlc::Hlc;
 use crate::model::Record;
 use crate::sheet::CellValue;
+use crate::tagged;
 
 pub use crate::covenant::MAX_TITLE_CHARS;
 
@@ -34,8 +35,8 @@ pub struct Mutation {
 }
 
 /// An operation on one record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Op {
     /// Creates a record with a client-generated id. Creating an id that exists, with the same
     /// fixed fields, sets its editable fields instead, so a create replayed from two devices
@@ -73,6 +74,85 @@ pub enum Op {
         /// The paper.
         paper: BallotPaper,
     },
+}
+
+impl<'de> Deserialize<'de> for Op {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const VARIANTS: &[&str] = &["create", "update", "delete", "correct", "cast_vote"];
+        let (tag, body) = tagged::split(d, "type")?;
+        Ok(match tag.as_str() {
+            "create" => {
+                let b: op_body::Create = tagged::body(body)?;
+                Op::Create { record: b.record }
+            }
+            "update" => {
+                let b: op_body::Update = tagged::body(body)?;
+                Op::Update {
+                    id: b.id,
+                    fields: b.fields,
+                }
+            }
+            "delete" => {
+                let b: op_body::Delete = tagged::body(body)?;
+                Op::Delete { id: b.id }
+            }
+            "correct" => {
+                let b: op_body::Correct = tagged::body(body)?;
+                Op::Correct {
+                    cell_id: b.cell_id,
+                    value: b.value,
+                    reason: b.reason,
+                }
+            }
+            "cast_vote" => {
+                let b: op_body::CastVote = tagged::body(body)?;
+                Op::CastVote {
+                    ballot_id: b.ballot_id,
+                    paper: b.paper,
+                }
+            }
+            other => return Err(tagged::unknown(other, VARIANTS)),
+        })
+    }
+}
+
+/// The variants' fields, for `Op`'s tagged deserialisation; unknown fields are refused.
+mod op_body {
+    use super::*;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct Create {
+        pub record: Record,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct Update {
+        pub id: Uuid,
+        pub fields: BTreeMap<String, serde_json::Value>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct Delete {
+        pub id: Uuid,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct Correct {
+        pub cell_id: Uuid,
+        pub value: CellValue,
+        pub reason: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct CastVote {
+        pub ballot_id: Uuid,
+        pub paper: BallotPaper,
+    }
 }
 
 impl Op {
@@ -206,7 +286,7 @@ pub fn merge_fields(
         clocks.insert(field.clone(), hlc);
     }
     let won = !new.is_empty();
-    let merged: Record = serde_json::from_value(serde_json::Value::Object(obj)).map_err(|e| {
+    let merged: Record = crate::tree::from_value(serde_json::Value::Object(obj)).map_err(|e| {
         DomainError::InvalidField {
             reason: e.to_string(),
         }

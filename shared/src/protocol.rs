@@ -16,7 +16,7 @@
 //! minor version; anything else bumps the major, which old servers refuse with
 //! `unsupported_protocol`.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, de};
 use uuid::Uuid;
 
 use std::collections::BTreeMap;
@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 use crate::hlc::Hlc;
 use crate::model::Record;
 use crate::mutation::{FieldClocks, Mutation};
+use crate::tagged;
 
 /// This build's protocol version.
 pub const PROTOCOL: ProtocolVersion = ProtocolVersion { major: 2, minor: 0 };
@@ -86,7 +87,7 @@ pub struct SyncResponse {
 }
 
 /// What became of one pushed mutation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Outcome {
     /// The mutation.
     pub mutation_id: Uuid,
@@ -96,7 +97,7 @@ pub struct Outcome {
 }
 
 /// Applied, duplicate or rejected.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum OutcomeStatus {
     /// Applied by this request; `seq` is the record's new server sequence.
@@ -115,6 +116,66 @@ pub enum OutcomeStatus {
         /// Vietnamese message.
         message_vi: String,
     },
+}
+
+impl<'de> Deserialize<'de> for Outcome {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (tag, body) = tagged::split(d, "status")?;
+        let mut fields = tagged::fields(body);
+        let mutation_id = fields
+            .remove("mutation_id")
+            .ok_or_else(|| de::Error::missing_field("mutation_id"))?;
+        Ok(Outcome {
+            mutation_id: tagged::body(mutation_id)?,
+            status: OutcomeStatus::from_tagged(&tag, serde_json::Value::Object(fields))?,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for OutcomeStatus {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (tag, body) = tagged::split(d, "status")?;
+        OutcomeStatus::from_tagged(&tag, body)
+    }
+}
+
+impl OutcomeStatus {
+    fn from_tagged<E: de::Error>(tag: &str, body: serde_json::Value) -> Result<Self, E> {
+        const VARIANTS: &[&str] = &["applied", "duplicate", "rejected"];
+        Ok(match tag {
+            "applied" => {
+                let b: status_body::Applied = tagged::body(body)?;
+                OutcomeStatus::Applied { seq: b.seq }
+            }
+            "duplicate" => OutcomeStatus::Duplicate,
+            "rejected" => {
+                let b: status_body::Rejected = tagged::body(body)?;
+                OutcomeStatus::Rejected {
+                    code: b.code,
+                    message: b.message,
+                    message_vi: b.message_vi,
+                }
+            }
+            other => return Err(tagged::unknown(other, VARIANTS)),
+        })
+    }
+}
+
+/// The variants' fields, for `OutcomeStatus`'s tagged deserialisation.
+mod status_body {
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    pub(super) struct Applied {
+        pub seq: u64,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct Rejected {
+        pub code: String,
+        pub message: String,
+        pub message_vi: String,
+    }
 }
 
 /// One changed record.

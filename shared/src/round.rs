@@ -7,11 +7,12 @@
 //! `per_unit` units after it, wrapping around. Every unit then scores and is scored exactly
 //! `per_unit` times, never itself, and anyone holding the seed can redo the draw.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::error::DomainError;
 use crate::lot::Lot;
+use crate::tagged;
 
 /// A round's stage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -96,7 +97,7 @@ pub struct Pair {
 }
 
 /// Who scores whom in a round.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Assignment {
     /// Every member scores every other member.
@@ -112,6 +113,34 @@ pub enum Assignment {
         /// The drawn pairs, sorted.
         pairs: Vec<Pair>,
     },
+}
+
+impl<'de> Deserialize<'de> for Assignment {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const VARIANTS: &[&str] = &["all_score_all", "pairs_by_lot"];
+        let (tag, body) = tagged::split(d, "type")?;
+        Ok(match tag.as_str() {
+            "all_score_all" => Assignment::AllScoreAll,
+            "pairs_by_lot" => {
+                let b: PairsByLotBody = tagged::body(body)?;
+                Assignment::PairsByLot {
+                    seed: b.seed,
+                    per_unit: b.per_unit,
+                    pairs: b.pairs,
+                }
+            }
+            other => return Err(tagged::unknown(other, VARIANTS)),
+        })
+    }
+}
+
+/// `Assignment::PairsByLot`'s fields, for its tagged deserialisation.
+#[derive(Deserialize)]
+struct PairsByLotBody {
+    #[serde(with = "u64_string")]
+    seed: u64,
+    per_unit: u32,
+    pairs: Vec<Pair>,
 }
 
 impl Assignment {

@@ -4,15 +4,16 @@
 //! cross-scoring design, the tie-break order, the classification thresholds, the award quotas
 //! and the majority rule are all settings agreed by the members and stored with the block.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::aggregate::{Aggregation, Score};
 use crate::ballot::{CountBase, MajorityRule, Threshold};
 use crate::error::DomainError;
 use crate::points::Points;
+use crate::tagged;
 
 /// How cross-scoring is organised.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CrossScoring {
     /// Every member scores every other member.
@@ -24,8 +25,28 @@ pub enum CrossScoring {
     },
 }
 
+impl<'de> Deserialize<'de> for CrossScoring {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const VARIANTS: &[&str] = &["all_score_all", "pairs_by_lot"];
+        let (tag, body) = tagged::split(d, "type")?;
+        Ok(match tag.as_str() {
+            "all_score_all" => CrossScoring::AllScoreAll,
+            "pairs_by_lot" => CrossScoring::PairsByLot {
+                per_unit: tagged::body::<PerUnit, _>(body)?.per_unit,
+            },
+            other => return Err(tagged::unknown(other, VARIANTS)),
+        })
+    }
+}
+
+/// `CrossScoring::PairsByLot`'s fields.
+#[derive(Deserialize)]
+struct PerUnit {
+    per_unit: u32,
+}
+
 /// One step of the order that separates units with equal block scores.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TieBreak {
     /// Higher score on the content with the largest maximum (the first such, if several).
@@ -39,6 +60,28 @@ pub enum TieBreak {
     FewerDeductions,
     /// More approvals in the block's tie-break ballot.
     Ballot,
+}
+
+impl<'de> Deserialize<'de> for TieBreak {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const VARIANTS: &[&str] = &["heaviest_content", "content", "fewer_deductions", "ballot"];
+        let (tag, body) = tagged::split(d, "type")?;
+        Ok(match tag.as_str() {
+            "heaviest_content" => TieBreak::HeaviestContent,
+            "content" => TieBreak::Content {
+                code: tagged::body::<ContentCode, _>(body)?.code,
+            },
+            "fewer_deductions" => TieBreak::FewerDeductions,
+            "ballot" => TieBreak::Ballot,
+            other => return Err(tagged::unknown(other, VARIANTS)),
+        })
+    }
+}
+
+/// `TieBreak::Content`'s fields.
+#[derive(Deserialize)]
+struct ContentCode {
+    code: String,
 }
 
 impl TieBreak {
