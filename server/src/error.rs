@@ -58,9 +58,24 @@ pub enum ApiError {
     /// 503: a resource the server needs is missing for now; retry.
     #[error("temporarily unavailable: {0}")]
     Unavailable(&'static str),
+    /// 503: the database cannot write for now (disk full, read-only); nothing was written.
+    #[error("storage unavailable; retry later")]
+    StorageUnavailable,
     /// 500: storage failed.
     #[error(transparent)]
-    Internal(#[from] StoreError),
+    Internal(StoreError),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(reason) => {
+                tracing::warn!(%reason, "storage unavailable");
+                ApiError::StorageUnavailable
+            }
+            other => ApiError::Internal(other),
+        }
+    }
 }
 
 impl ApiError {
@@ -134,6 +149,12 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::Unavailable,
                 "Máy chủ tạm thời không phục vụ được; hãy thử lại sau".into(),
+            ),
+            ApiError::StorageUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                "Máy chủ tạm thời không ghi được dữ liệu (đĩa đầy hoặc chỉ đọc); thiết bị sẽ tự gửi lại"
+                    .into(),
             ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

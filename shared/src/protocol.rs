@@ -71,6 +71,46 @@ pub struct SyncRequest {
     pub mutations: Vec<Mutation>,
 }
 
+/// Why a sync request body could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// The client speaks another major version: it should update, not retry.
+    #[error("protocol {}.{} is not supported (this server speaks {}.{})", got.major, got.minor, ours.major, ours.minor)]
+    Unsupported {
+        /// The client's version.
+        got: ProtocolVersion,
+        /// Ours.
+        ours: ProtocolVersion,
+    },
+    /// Not a sync request: what is wrong, as serde_json words it.
+    #[error("{0}")]
+    Malformed(String),
+}
+
+/// Reads a sync request body. The protocol version is read first, so that a client of
+/// another major version is told to update rather than that its request is malformed.
+pub fn decode_request(body: &str) -> Result<SyncRequest, RequestError> {
+    /// Only the version.
+    #[derive(Deserialize)]
+    struct Probe {
+        protocol: Option<serde_json::Value>,
+    }
+    let malformed = |e: serde_json::Error| RequestError::Malformed(e.to_string());
+    let probe: Probe = serde_json::from_str(body).map_err(malformed)?;
+    let Some(protocol) = probe.protocol else {
+        return Err(RequestError::Malformed("missing field `protocol`".into()));
+    };
+    let got: ProtocolVersion = serde_json::from_value(protocol)
+        .map_err(|e| RequestError::Malformed(format!("protocol: {e}")))?;
+    if got.major != PROTOCOL.major {
+        return Err(RequestError::Unsupported {
+            got,
+            ours: PROTOCOL,
+        });
+    }
+    serde_json::from_str(body).map_err(malformed)
+}
+
 /// `POST /api/v1/sync` answer when the push went through.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncResponse {

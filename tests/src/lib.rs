@@ -404,6 +404,17 @@ pub mod script {
         }
     }
 
+    /// A push of `mutations` from `device` that pulls one change back (the faults' request).
+    pub fn push_request(device: Uuid, mutations: &[Mutation]) -> shared::protocol::SyncRequest {
+        shared::protocol::SyncRequest {
+            protocol: shared::protocol::PROTOCOL,
+            device_id: device,
+            cursor: 0,
+            limit: Some(1),
+            mutations: mutations.to_vec(),
+        }
+    }
+
     /// The demo block's secretary.
     pub fn secretary() -> Principal {
         principal(Some(Role::Secretary), None, false)

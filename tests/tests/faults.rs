@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use shared::demo;
 use shared::mutation::{Mutation, Op};
-use shared::protocol::{OutcomeStatus, PROTOCOL, SyncRequest, SyncResponse};
+use shared::protocol::{OutcomeStatus, SyncResponse};
 use shared::{Hlc, Record};
 use thidua_server::{SqliteStore, Store};
 use thidua_tests::{TestServer, script};
@@ -92,13 +92,7 @@ impl Device {
         base: &str,
         mutations: &[Mutation],
     ) -> Result<SyncResponse, reqwest::Error> {
-        let req = SyncRequest {
-            protocol: PROTOCOL,
-            device_id: self.id,
-            cursor: 0,
-            limit: Some(1),
-            mutations: mutations.to_vec(),
-        };
+        let req = script::push_request(self.id, mutations);
         http.post(format!("{base}/api/v1/sync"))
             .bearer_auth(&self.token)
             .json(&req)

@@ -6,7 +6,8 @@ use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use serde_json::value::RawValue;
 use shared::protocol::{
-    MAX_PULL_LIMIT, Outcome, OutcomeStatus, PROTOCOL, ProtocolVersion, SyncRequest,
+    MAX_PULL_LIMIT, Outcome, OutcomeStatus, PROTOCOL, ProtocolVersion, RequestError, SyncRequest,
+    decode_request,
 };
 
 use crate::auth::Auth;
@@ -73,30 +74,10 @@ pub(crate) async fn sync<S: Store>(
     }))
 }
 
-/// Only the version, read first: a client of another major version is told to update
-/// rather than that its request is malformed.
-#[derive(serde::Deserialize)]
-struct Probe {
-    protocol: Option<serde_json::Value>,
-}
-
-/// Checks the protocol version, then the shape.
+/// Checks the protocol version, then the shape (`shared::protocol::decode_request`).
 fn parse(raw: &RawValue) -> Result<SyncRequest, ApiError> {
-    let probe: Probe =
-        serde_json::from_str(raw.get()).map_err(|e| ApiError::Malformed(e.to_string()))?;
-    match probe
-        .protocol
-        .map(serde_json::from_value::<ProtocolVersion>)
-    {
-        Some(Ok(v)) if v.major != PROTOCOL.major => {
-            return Err(ApiError::UnsupportedProtocol {
-                got: v,
-                ours: PROTOCOL,
-            });
-        }
-        Some(Ok(_)) => {}
-        Some(Err(e)) => return Err(ApiError::Malformed(format!("protocol: {e}"))),
-        None => return Err(ApiError::Malformed("missing field `protocol`".into())),
-    }
-    serde_json::from_str(raw.get()).map_err(|e| ApiError::Malformed(e.to_string()))
+    decode_request(raw.get()).map_err(|e| match e {
+        RequestError::Unsupported { got, ours } => ApiError::UnsupportedProtocol { got, ours },
+        RequestError::Malformed(reason) => ApiError::Malformed(reason),
+    })
 }

@@ -38,6 +38,10 @@ pub enum StoreError {
     /// A unique key is taken (a username).
     #[error("already exists")]
     Conflict,
+    /// The database cannot write for now: disk full, read-only, an I/O error, the
+    /// connection lost. Nothing was written; the client should retry later.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
     /// Anything else: the database, a migration, a corrupt row.
     #[error("storage: {0}")]
     Other(Box<dyn std::error::Error + Send + Sync>),
@@ -47,7 +51,42 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
+            e if StoreError::is_transient(&e) => StoreError::Unavailable(e.to_string()),
             other => StoreError::Other(Box::new(other)),
+        }
+    }
+}
+
+impl StoreError {
+    /// The same error for another waiter (a failed group commit answers every push in it).
+    pub fn copy_of(e: &sqlx::Error) -> StoreError {
+        if StoreError::is_transient(e) {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Other(e.to_string().into())
+        }
+    }
+
+    /// Whether `e` says the database cannot write for now rather than that the request or
+    /// the data is wrong: SQLite's BUSY, NOMEM, READONLY, IOERR, FULL and CANTOPEN (by
+    /// primary code), PostgreSQL's connection and insufficient-resources classes (08, 53,
+    /// 57P0x) and read-only transactions (25006), and a lost or exhausted pool.
+    fn is_transient(e: &sqlx::Error) -> bool {
+        match e {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+            sqlx::Error::Database(db) => {
+                let Some(code) = db.code() else {
+                    return false;
+                };
+                if let Ok(sqlite) = code.parse::<u32>() {
+                    return matches!(sqlite & 0xFF, 5 | 7 | 8 | 10 | 13 | 14);
+                }
+                code.starts_with("08")
+                    || code.starts_with("53")
+                    || code.starts_with("57P0")
+                    || code == "25006"
+            }
+            _ => false,
         }
     }
 }

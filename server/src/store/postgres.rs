@@ -12,6 +12,7 @@ use shared::ballot::BallotPaper;
 use shared::mutation::Mutation;
 use shared::protocol::Outcome;
 use shared::world::Entry;
+use sqlx::Connection as _;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
@@ -34,6 +35,9 @@ impl PgStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            // A commit that failed (disk full) can leave a connection that still counts itself
+            // in a transaction, and every later BEGIN on it would fail: close it instead.
+            .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;

@@ -19,6 +19,7 @@ use shared::ballot::BallotPaper;
 use shared::mutation::Mutation;
 use shared::protocol::Outcome;
 use shared::world::Entry;
+use sqlx::Connection as _;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -74,6 +75,9 @@ impl SqliteStore {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A commit that failed (disk full) can leave a connection that still counts itself
+            // in a transaction, and every later BEGIN on it would fail: close it instead.
+            .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             .connect_with(opts)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
@@ -170,7 +174,7 @@ async fn commit_group(
         Ok(tx) => Tx(tx),
         Err(e) => {
             for job in group {
-                let _ = job.reply.send(Err(e.to_string().into()));
+                let _ = job.reply.send(Err(StoreError::copy_of(&e)));
             }
             return;
         }
@@ -214,7 +218,7 @@ async fn commit_group(
             // Versions written by this group may be reused by later pushes.
             contexts.forget(&touched);
             for (reply, _) in done {
-                let _ = reply.send(Err(e.to_string().into()));
+                let _ = reply.send(Err(StoreError::copy_of(&e)));
             }
         }
     }
