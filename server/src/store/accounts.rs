@@ -300,14 +300,12 @@ macro_rules! accounts {
         }
 
         async fn papers(&self, ballot: Uuid) -> Result<Vec<BallotPaper>, StoreError> {
-            let rows: Vec<String> =
-                sqlx::query_scalar("SELECT paper FROM votes WHERE ballot_id = $1")
+            let stored: Option<String> =
+                sqlx::query_scalar("SELECT papers FROM ballot_boxes WHERE ballot_id = $1")
                     .bind(ballot.to_string())
-                    .fetch_all(&self.pool)
+                    .fetch_optional(&self.pool)
                     .await?;
-            rows.iter()
-                .map(|p| Ok(serde_json::from_str(p)?))
-                .collect()
+            Ok(stored.as_deref().map(super::box_papers).transpose()?.unwrap_or_default())
         }
     };
 }

@@ -14,7 +14,7 @@ mod sqlite;
 
 use std::future::Future;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::value::RawValue;
 use shared::Record;
@@ -323,7 +323,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<AuditRow>, StoreError>> + Send;
 
-    /// The papers cast in a ballot (for tests of secrecy and recounts), in storage order.
+    /// The papers cast in a ballot (for tests of secrecy and recounts), in the box's sorted order.
     fn papers(
         &self,
         ballot: Uuid,
@@ -395,6 +395,40 @@ pub(crate) struct Batch {
     pub papers: Vec<(Uuid, String)>,
     /// (ballot, voter): no paper.
     pub receipts: Vec<(Uuid, Uuid)>,
+}
+
+impl Batch {
+    /// The papers to add, by ballot.
+    pub fn papers_by_ballot(&self) -> BTreeMap<Uuid, Vec<&str>> {
+        let mut out: BTreeMap<Uuid, Vec<&str>> = BTreeMap::new();
+        for (ballot, paper) in &self.papers {
+            out.entry(*ballot).or_default().push(paper);
+        }
+        out
+    }
+}
+
+/// A ballot box after adding `new` papers (JSON texts) to `stored` (a JSON array; none
+/// before the first paper): every paper, sorted by its JSON text, so that the box shows
+/// which papers were cast but never in what order, nor which came with which receipt.
+pub(crate) fn ballot_box(stored: Option<&str>, new: &[&str]) -> Result<String, StoreError> {
+    let mut papers: Vec<String> = match stored {
+        Some(text) => serde_json::from_str::<Vec<serde_json::Value>>(text)?
+            .iter()
+            .map(serde_json::Value::to_string)
+            .collect(),
+        None => Vec::new(),
+    };
+    for paper in new {
+        papers.push(serde_json::from_str::<serde_json::Value>(paper)?.to_string());
+    }
+    papers.sort_unstable();
+    Ok(format!("[{}]", papers.join(",")))
+}
+
+/// The papers in a stored ballot box.
+pub(crate) fn box_papers(stored: &str) -> Result<Vec<BallotPaper>, StoreError> {
+    Ok(serde_json::from_str(stored)?)
 }
 
 /// The statements a push runs inside one transaction.

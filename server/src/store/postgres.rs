@@ -132,18 +132,19 @@ impl PushTx for Tx<'_> {
         ballots: &[Uuid],
     ) -> Result<Vec<(Uuid, BallotPaper)>, StoreError> {
         let ids: Vec<String> = ballots.iter().map(Uuid::to_string).collect();
-        let rows = sqlx::query("SELECT ballot_id, paper FROM votes WHERE ballot_id = ANY($1)")
-            .bind(&ids)
-            .fetch_all(&mut *self.0)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    super::parse_id(r.try_get::<&str, _>(0)?)?,
-                    serde_json::from_str(r.try_get::<&str, _>(1)?)?,
-                ))
-            })
-            .collect()
+        let rows =
+            sqlx::query("SELECT ballot_id, papers FROM ballot_boxes WHERE ballot_id = ANY($1)")
+                .bind(&ids)
+                .fetch_all(&mut *self.0)
+                .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let ballot = super::parse_id(r.try_get::<&str, _>(0)?)?;
+            for p in super::box_papers(r.try_get::<&str, _>(1)?)? {
+                out.push((ballot, p));
+            }
+        }
+        Ok(out)
     }
 
     async fn reserve(&mut self, n: u64) -> Result<u64, StoreError> {
@@ -238,13 +239,20 @@ impl PushTx for Tx<'_> {
             .execute(&mut *self.0)
             .await?;
         }
-        for (ballot, paper) in &b.papers {
-            sqlx::query("INSERT INTO votes (id, ballot_id, paper) VALUES ($1, $2, $3)")
-                .bind(Uuid::new_v4().to_string())
-                .bind(ballot.to_string())
-                .bind(paper)
-                .execute(&mut *self.0)
-                .await?;
+        for (ballot, papers) in b.papers_by_ballot() {
+            let stored: Option<String> =
+                sqlx::query_scalar("SELECT papers FROM ballot_boxes WHERE ballot_id = $1")
+                    .bind(ballot.to_string())
+                    .fetch_optional(&mut *self.0)
+                    .await?;
+            sqlx::query(
+                "INSERT INTO ballot_boxes (ballot_id, papers) VALUES ($1, $2) \
+                 ON CONFLICT (ballot_id) DO UPDATE SET papers = excluded.papers",
+            )
+            .bind(ballot.to_string())
+            .bind(super::ballot_box(stored.as_deref(), &papers)?)
+            .execute(&mut *self.0)
+            .await?;
         }
         for (ballot, voter) in &b.receipts {
             sqlx::query("INSERT INTO receipts (ballot_id, voter) VALUES ($1, $2)")

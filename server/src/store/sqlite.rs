@@ -327,13 +327,18 @@ impl PushTx for Tx<'_> {
     ) -> Result<Vec<(Uuid, BallotPaper)>, StoreError> {
         let mut out = Vec::new();
         for b in ballots {
-            let rows: Vec<String> =
-                sqlx::query_scalar("SELECT paper FROM votes WHERE ballot_id = ?1")
+            let stored: Option<String> =
+                sqlx::query_scalar("SELECT papers FROM ballot_boxes WHERE ballot_id = ?1")
                     .bind(b.to_string())
-                    .fetch_all(&mut *self.0)
+                    .fetch_optional(&mut *self.0)
                     .await?;
-            for p in rows {
-                out.push((*b, serde_json::from_str(&p)?));
+            for p in stored
+                .as_deref()
+                .map(super::box_papers)
+                .transpose()?
+                .unwrap_or_default()
+            {
+                out.push((*b, p));
             }
         }
         Ok(out)
@@ -403,13 +408,20 @@ impl PushTx for Tx<'_> {
             });
             q.build().execute(&mut *self.0).await?;
         }
-        for (ballot, paper) in &b.papers {
-            sqlx::query("INSERT INTO votes (id, ballot_id, paper) VALUES (?1, ?2, ?3)")
-                .bind(Uuid::new_v4().to_string())
-                .bind(ballot.to_string())
-                .bind(paper)
-                .execute(&mut *self.0)
-                .await?;
+        for (ballot, papers) in b.papers_by_ballot() {
+            let stored: Option<String> =
+                sqlx::query_scalar("SELECT papers FROM ballot_boxes WHERE ballot_id = ?1")
+                    .bind(ballot.to_string())
+                    .fetch_optional(&mut *self.0)
+                    .await?;
+            sqlx::query(
+                "INSERT INTO ballot_boxes (ballot_id, papers) VALUES (?1, ?2) \
+                 ON CONFLICT (ballot_id) DO UPDATE SET papers = excluded.papers",
+            )
+            .bind(ballot.to_string())
+            .bind(super::ballot_box(stored.as_deref(), &papers)?)
+            .execute(&mut *self.0)
+            .await?;
         }
         for (ballot, voter) in &b.receipts {
             sqlx::query("INSERT INTO receipts (ballot_id, voter) VALUES (?1, ?2)")

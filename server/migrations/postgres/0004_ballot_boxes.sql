@@ -1,0 +1,10 @@
+-- A ballot's papers in one box per ballot, kept in a canonical (sorted) order: no row, row
+-- order (ctid), transaction id (xmin) or key per paper that could be lined up with the
+-- receipts written in the same transaction. Replaces `votes` (one row per paper).
+CREATE TABLE ballot_boxes (
+    ballot_id TEXT PRIMARY KEY,
+    papers TEXT NOT NULL
+);
+INSERT INTO ballot_boxes (ballot_id, papers)
+    SELECT ballot_id, json_agg(paper::json ORDER BY paper COLLATE "C")::text FROM votes GROUP BY ballot_id;
+DROP TABLE votes;
