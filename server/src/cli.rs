@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use shared::Record;
-use shared::access::{Grant, Principal};
+use shared::access::{Grant, Principal, Role};
 use shared::hlc::Hlc;
 use shared::mutation::{Mutation, Op};
 use shared::protocol::OutcomeStatus;
@@ -153,4 +153,70 @@ pub async fn import<S: Store>(store: &S, text: &str) -> Result<Imported, CliErro
         done.accounts += 1;
     }
     Ok(done)
+}
+
+/// The demo's accounts, all with this password (printed at start; demo data only).
+pub const DEMO_PASSWORD: &str = "thidua-demo-2026";
+
+/// Seeds `records` (the demo block, or more) into an empty database with the demo's
+/// accounts; does nothing when the database holds data.
+pub async fn seed_demo<S: Store>(store: &S, records: &[shared::Record]) -> Result<(), String> {
+    let seeded = store
+        .seed_if_empty(records)
+        .await
+        .map_err(|e| format!("seeding demo data: {e}"))?;
+    if !seeded {
+        return Ok(());
+    }
+    let fail = |e: CliError| format!("seeding demo accounts: {e}");
+    create_account(store, "admin", "Văn phòng Ban Thi đua", DEMO_PASSWORD, true)
+        .await
+        .map_err(fail)?;
+    let block = shared::demo::BLOCK_ID;
+    let grant = |role, unit| Grant {
+        block_id: block,
+        role,
+        unit,
+    };
+    let id = create_account(store, "thuky", "Thư ký Khối", DEMO_PASSWORD, false)
+        .await
+        .map_err(fail)?;
+    store
+        .set_grant(id, &grant(Role::Secretary, None))
+        .await
+        .map_err(|e| e.to_string())?;
+    let id = create_account(
+        store,
+        "maychieu",
+        "Màn hình hội trường",
+        DEMO_PASSWORD,
+        false,
+    )
+    .await
+    .map_err(fail)?;
+    store
+        .set_grant(id, &grant(Role::Observer, None))
+        .await
+        .map_err(|e| e.to_string())?;
+    for (i, (_, short)) in shared::demo::UNITS.iter().enumerate() {
+        let n = u16::try_from(i + 1).unwrap_or(u16::MAX);
+        let id = create_account(
+            store,
+            &format!("donvi{n}"),
+            &format!("Đại biểu {short}"),
+            DEMO_PASSWORD,
+            false,
+        )
+        .await
+        .map_err(fail)?;
+        store
+            .set_grant(id, &grant(Role::Delegate, Some(shared::demo::id(n))))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    tracing::info!(
+        "seeded the demo block, covenant and accounts: admin, thuky (secretary), donvi1..donvi9 \
+         (delegates), maychieu (observer); password {DEMO_PASSWORD}"
+    );
+    Ok(())
 }

@@ -52,6 +52,10 @@ pub enum ApiError {
     /// 409: a name that is taken.
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// 409: the block has no results to show yet (no round, or a covenant that does not
+    /// score); the reason says which.
+    #[error("no results yet: {0}")]
+    NoResults(String),
     /// 404: no such route.
     #[error("no such endpoint")]
     NotFound,
@@ -139,6 +143,11 @@ impl ApiError {
                 StatusCode::CONFLICT,
                 ErrorCode::Conflict,
                 format!("Đã tồn tại: {what}"),
+            ),
+            ApiError::NoResults(reason) => (
+                StatusCode::CONFLICT,
+                ErrorCode::Conflict,
+                format!("Khối chưa có kết quả: {reason}"),
             ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use shared::access::{Grant, Role};
 use thidua_server::store::Backend;
 use thidua_server::{Limits, PgStore, SqliteStore, Store, app, cli, launch};
 use tokio::net::TcpListener;
@@ -182,73 +181,9 @@ async fn import(args: ImportArgs) -> Result<(), String> {
     })
 }
 
-/// The demo's accounts, all with this password (printed at start; demo data only).
-const DEMO_PASSWORD: &str = "thidua-demo-2026";
-
-async fn seed_demo<S: Store>(store: &S) -> Result<(), String> {
-    let seeded = store
-        .seed_if_empty(&shared::demo::records())
-        .await
-        .map_err(|e| format!("seeding demo data: {e}"))?;
-    if !seeded {
-        return Ok(());
-    }
-    let fail = |e: cli::CliError| format!("seeding demo accounts: {e}");
-    cli::create_account(store, "admin", "Văn phòng Ban Thi đua", DEMO_PASSWORD, true)
-        .await
-        .map_err(fail)?;
-    let block = shared::demo::BLOCK_ID;
-    let grant = |role, unit| Grant {
-        block_id: block,
-        role,
-        unit,
-    };
-    let id = cli::create_account(store, "thuky", "Thư ký Khối", DEMO_PASSWORD, false)
-        .await
-        .map_err(fail)?;
-    store
-        .set_grant(id, &grant(Role::Secretary, None))
-        .await
-        .map_err(|e| e.to_string())?;
-    let id = cli::create_account(
-        store,
-        "maychieu",
-        "Màn hình hội trường",
-        DEMO_PASSWORD,
-        false,
-    )
-    .await
-    .map_err(fail)?;
-    store
-        .set_grant(id, &grant(Role::Observer, None))
-        .await
-        .map_err(|e| e.to_string())?;
-    for (i, (_, short)) in shared::demo::UNITS.iter().enumerate() {
-        let n = u16::try_from(i + 1).unwrap_or(u16::MAX);
-        let id = cli::create_account(
-            store,
-            &format!("donvi{n}"),
-            &format!("Đại biểu {short}"),
-            DEMO_PASSWORD,
-            false,
-        )
-        .await
-        .map_err(fail)?;
-        store
-            .set_grant(id, &grant(Role::Delegate, Some(shared::demo::id(n))))
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    tracing::info!(
-        "seeded the demo block, covenant and accounts: admin, thuky (secretary), donvi1..donvi9 \
-         (delegates), maychieu (observer); password {DEMO_PASSWORD}"
-    );
-    Ok(())
-}
-
 async fn run<S: Store>(store: S, args: ServeArgs) -> Result<(), String> {
     if args.seed_demo {
-        seed_demo(&store).await?;
+        cli::seed_demo(&store, &shared::demo::records()).await?;
     }
     let limits = Limits {
         // Both ranges are checked by clap and fit any usize.

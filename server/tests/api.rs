@@ -613,7 +613,7 @@ async fn every_documented_operation_exists() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(served, spec);
     let paths = spec["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 11);
+    assert_eq!(paths.len(), 13);
     for (path, ops) in paths {
         for (method, _) in ops.as_object().expect("ops") {
             let uri = format!(
@@ -785,4 +785,98 @@ async fn a_malformed_path_or_query_is_a_json_400() {
         assert_eq!(body["code"], "malformed_request", "{path}: {body}");
         assert!(body["message_vi"].is_string(), "{path}: {body}");
     }
+}
+
+/// GET `path` as `token`: status, content type and body text.
+async fn get_text(app: &Router, token: &str, path: &str) -> (StatusCode, String, String) {
+    let req = Request::get(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("req");
+    let res = app.clone().oneshot(req).await.expect("res");
+    let status = res.status();
+    let kind = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("").to_owned())
+        .unwrap_or_default();
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    (
+        status,
+        kind,
+        String::from_utf8(bytes.to_vec()).expect("utf8"),
+    )
+}
+
+#[tokio::test]
+async fn results_and_minutes_are_for_the_blocks_readers() {
+    // The casebook's conference, stored: its hand-computed ranking comes back as CSV.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::connect(&format!("sqlite://{}/t.db", dir.path().display()))
+        .await
+        .expect("connect");
+    let records = shared::casebook::central_block_records();
+    store.seed_if_empty(&records).await.expect("seed");
+    let delegate = Grant {
+        block_id: demo::BLOCK_ID,
+        role: Role::Delegate,
+        unit: Some(demo::id(1)),
+    };
+    add_token(&store, "member", Some(delegate), false, i64::MAX / 2).await;
+    let elsewhere = Grant {
+        block_id: Uuid::from_u128(0xE15E),
+        role: Role::Secretary,
+        unit: None,
+    };
+    add_token(&store, "outsider", Some(elsewhere), false, i64::MAX / 2).await;
+    let app = app(store, Limits::default(), None);
+    let base = format!("/api/v1/blocks/{}", demo::BLOCK_ID);
+
+    let (status, kind, csv) = get_text(&app, "member", &format!("{base}/results.csv")).await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    assert!(kind.starts_with("text/csv"), "{kind}");
+    let first = csv.split("\r\n").nth(1).expect("a first unit");
+    assert!(
+        first.starts_with("1,") && first.contains("\"107,00\""),
+        "{first}"
+    );
+    assert_eq!(csv.trim_end().split("\r\n").count(), 10);
+
+    let (status, kind, html) = get_text(
+        &app,
+        "member",
+        &format!("{base}/minutes.html?place=H%C3%A0%20N%E1%BB%99i&date=ng%C3%A0y%2020%20th%C3%A1ng%2012&chair=Nguy%E1%BB%85n%20V%C4%83n%20An"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(
+        html.contains("Hà Nội, ngày 20 tháng 12"),
+        "the place and date"
+    );
+    assert!(
+        html.contains("Nguyễn Văn An") && html.contains("……………………"),
+        "chair given, secretary blank"
+    );
+
+    let (status, _, body) = get_text(&app, "outsider", &format!("{base}/results.csv")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let long = "x".repeat(201);
+    let (status, _, body) =
+        get_text(&app, "member", &format!("{base}/minutes.html?place={long}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn a_block_without_rounds_has_no_results_yet() {
+    let f = fixture(Limits::default()).await;
+    let path = format!("/api/v1/blocks/{}/results.csv", demo::BLOCK_ID);
+    let (status, _, body) = get_text(&f.app, SECRETARY_TOKEN, &path).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let body: shared::protocol::ErrorBody = serde_json::from_str(&body).expect("an ErrorBody");
+    assert!(
+        body.message_vi.starts_with("Khối chưa có kết quả"),
+        "{}",
+        body.message_vi
+    );
 }

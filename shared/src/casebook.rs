@@ -359,6 +359,22 @@ pub fn central_block_conference() -> Conference {
     c
 }
 
+/// The demo block's records with `central_block_conference` in it, as a server stores them
+/// after the meeting: rounds, submitted sheets, cells and the closed ballots with counts.
+pub fn central_block_records() -> Vec<crate::model::Record> {
+    use crate::model::Record;
+    let conf = central_block_conference();
+    let mut records = demo::records();
+    records.extend(conf.rounds.into_iter().map(Record::Round));
+    records.extend(conf.sheets.into_iter().map(Record::ScoreSheet));
+    records.extend(conf.cells.into_iter().map(Record::ScoreCell));
+    for (mut ballot, papers) in conf.ballots {
+        ballot.result = crate::ballot::count_ballot(&ballot, &papers).ok();
+        records.push(Record::Ballot(ballot));
+    }
+    records
+}
+
 fn expect<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
     if got == want {
         Ok(())

@@ -18,6 +18,7 @@ pub mod model;
 pub mod mutation;
 pub mod points;
 pub mod protocol;
+pub mod report;
 pub mod round;
 pub mod rules;
 pub mod sheet;

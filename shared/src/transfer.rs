@@ -97,7 +97,7 @@ fn kind_vi(kind: CriterionKind) -> &'static str {
     }
 }
 
-fn write_row<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
+pub(crate) fn write_row<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
     for (i, f) in fields.into_iter().enumerate() {
         if i > 0 {
             out.push(',');

@@ -5,6 +5,7 @@ mod auth;
 mod events;
 mod health;
 pub(crate) mod openapi;
+mod report;
 mod spa;
 mod sync;
 
@@ -33,6 +34,14 @@ pub(crate) fn router<S: Store>(state: AppState<S>, static_dir: Option<PathBuf>) 
         .route("/join-codes", post(auth::create_join_code::<S>))
         .route("/blocks/{block_id}/audit", get(audit::audit_json::<S>))
         .route("/blocks/{block_id}/audit.csv", get(audit::audit_csv::<S>))
+        .route(
+            "/blocks/{block_id}/results.csv",
+            get(report::results_csv::<S>),
+        )
+        .route(
+            "/blocks/{block_id}/minutes.html",
+            get(report::minutes_html::<S>),
+        )
         .route("/events", get(events::events::<S>))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::NotFound })

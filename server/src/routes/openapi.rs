@@ -77,6 +77,40 @@ pub fn spec() -> Value {
         ),
     );
     audit_csv["parameters"] = block_param();
+    let mut results_csv = op(
+        "The block's results table as CSV (members of the block, admin)",
+        true,
+        None,
+        (
+            "200",
+            json!({
+                "description": "CSV, UTF-8 with BOM", "content": {"text/csv": {"schema": {"type": "string"}}}
+            }),
+        ),
+    );
+    results_csv["parameters"] = block_param();
+    results_csv["responses"]["409"] =
+        json!({"description": "No results yet", "content": error_responses()["400"]["content"]});
+    let mut minutes = op(
+        "The minutes of the block's review meeting, printable HTML",
+        true,
+        None,
+        (
+            "200",
+            json!({
+                "description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}
+            }),
+        ),
+    );
+    let text = json!({"type": "string", "maxLength": 200});
+    minutes["parameters"] = json!([
+        {"name": "block_id", "in": "path", "required": true, "schema": uuid},
+        {"name": "place", "in": "query", "schema": text},
+        {"name": "date", "in": "query", "schema": text},
+        {"name": "chair", "in": "query", "schema": text},
+        {"name": "secretary", "in": "query", "schema": text}
+    ]);
+    minutes["responses"]["409"] = results_csv["responses"]["409"].clone();
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -96,6 +130,8 @@ pub fn spec() -> Value {
             "/join-codes": {"post": op("Issue a one-time join code (secretary)", true, Some("JoinCodeRequest"), ("201", ok_json("JoinCodeResponse")))},
             "/blocks/{block_id}/audit": {"get": audit},
             "/blocks/{block_id}/audit.csv": {"get": audit_csv},
+            "/blocks/{block_id}/results.csv": {"get": results_csv},
+            "/blocks/{block_id}/minutes.html": {"get": minutes},
             "/events": {"get": op("Server-sent events: `change` with {block_id, seq} when a readable block changed", true, None, ("200", json!({
                 "description": "An event stream: `ready` (data: the latest sequence), then `change` events (data: JSON {block_id, seq})",
                 "content": {"text/event-stream": {"schema": {

@@ -1,0 +1,380 @@
+//! The results as the meeting and the central office read them, and the documents written
+//! from them: the results table as CSV, and the minutes of the review meeting (biên bản họp
+//! bình xét) as printable HTML.
+//!
+//! A `Report` is built from a block's records alone (the same records a device holds), so
+//! the server, the app or a test all compute the same document from the same data. Points
+//! are printed as exact hundredths; nothing here rounds but `Score::rounded`.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use uuid::Uuid;
+
+use crate::ballot::{BallotPurpose, BallotState, Count};
+use crate::collation;
+use crate::covenant::document_order;
+use crate::error::DomainError;
+use crate::model::{Ballot, Block, Record, Round};
+use crate::points::Points;
+use crate::rules::TieBreak;
+use crate::tally::{Tally, TallyInput, UnitResult, tally};
+use crate::world::{Entry, World};
+
+/// A block's results, with the names a document prints.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The block.
+    pub block: Block,
+    /// Unit names by id.
+    pub names: HashMap<Uuid, String>,
+    /// The contents scored, (code, title) in covenant order.
+    pub contents: Vec<(String, String)>,
+    /// The tally.
+    pub tally: Tally,
+    /// Closed ballots with their counts, in the order they were created.
+    pub ballots: Vec<(Ballot, Count)>,
+}
+
+/// What the minutes say about the meeting itself.
+#[derive(Clone, Debug, Default)]
+pub struct Meeting {
+    /// Where it was held.
+    pub place: String,
+    /// When, as printed ("ngày 20 tháng 12 năm 2026").
+    pub date: String,
+    /// Who chaired it.
+    pub chair: String,
+    /// Who took the minutes.
+    pub secretary: String,
+}
+
+impl Report {
+    /// The results of `block_id` from its records (deleted ones excluded by the caller).
+    pub fn from_records(block_id: Uuid, records: &[Record]) -> Result<Report, DomainError> {
+        let mut world = World::new();
+        let mut names = HashMap::new();
+        let mut rounds: Vec<Round> = Vec::new();
+        let (mut sheets, mut cells, mut ballots) = (Vec::new(), Vec::new(), Vec::new());
+        let mut block = None;
+        for record in records {
+            match record {
+                Record::Unit(u) => {
+                    names.insert(u.id, u.name.clone());
+                }
+                Record::Block(b) if b.id == block_id => block = Some(b.clone()),
+                Record::Round(r) if r.block_id == block_id => rounds.push(r.clone()),
+                Record::ScoreSheet(s) if s.block_id == block_id => sheets.push(s.clone()),
+                Record::ScoreCell(c) if c.block_id == block_id => cells.push(c.clone()),
+                Record::Ballot(b) if b.block_id == block_id && b.state == BallotState::Closed => {
+                    if let Some(count) = &b.result {
+                        ballots.push((b.clone(), count.clone()));
+                    }
+                }
+                _ => {}
+            }
+            world.insert(Entry {
+                record: record.clone(),
+                clocks: Default::default(),
+                deleted: false,
+            });
+        }
+        let block = block.ok_or(DomainError::UnknownEntity {
+            kind: "block",
+            id: block_id,
+        })?;
+        // Every round of a year scores the same covenant; the latest round names it.
+        rounds.sort_by_key(|r| r.id);
+        let covenant_id =
+            rounds
+                .last()
+                .map(|r| r.covenant_id)
+                .ok_or(DomainError::UnknownEntity {
+                    kind: "round",
+                    id: block_id,
+                })?;
+        let doc = world.covenant_doc(covenant_id)?;
+        let table = world.table(covenant_id)?;
+        let (contents, _) = document_order(&doc.contents, &doc.criteria);
+        let contents = contents
+            .iter()
+            .map(|c| (c.code.clone(), c.title.clone()))
+            .collect();
+        ballots.sort_by_key(|(b, _)| b.id);
+        let tally = tally(&TallyInput {
+            block: &block,
+            table: &table,
+            rounds: &rounds,
+            sheets: &sheets,
+            cells: &cells,
+            ballots: &ballots,
+        })?;
+        Ok(Report {
+            block,
+            names,
+            contents,
+            tally,
+            ballots,
+        })
+    }
+
+    /// A unit's name (its id when unknown).
+    pub fn name(&self, unit: Uuid) -> String {
+        self.names
+            .get(&unit)
+            .cloned()
+            .unwrap_or_else(|| unit.to_string())
+    }
+
+    /// The results table as CSV (BOM, CRLF, Vietnamese header), one row per unit in rank
+    /// order; points with a decimal comma, as Excel reads them in a Vietnamese locale.
+    pub fn csv(&self) -> String {
+        let mut out = String::from("\u{feff}");
+        let mut header: Vec<String> = [
+            "Hạng",
+            "Đơn vị",
+            "Tự chấm",
+            "Chấm chéo (số phiếu)",
+            "Thẩm định",
+            "Điểm khối",
+        ]
+        .map(String::from)
+        .to_vec();
+        header.extend(
+            self.contents
+                .iter()
+                .map(|(code, _)| format!("Nội dung {code}")),
+        );
+        header.extend(
+            [
+                "Điểm trừ",
+                "Xếp loại",
+                "Đề nghị khen thưởng",
+                "Phân định bằng",
+                "Ghi chú",
+            ]
+            .map(String::from),
+        );
+        crate::transfer::write_row(&mut out, header.iter().map(String::as_str));
+        for r in &self.tally.units {
+            let mut row: Vec<String> = vec![
+                r.rank.map(|n| n.to_string()).unwrap_or_default(),
+                defused(&self.name(r.unit)),
+                vi(r.self_total),
+                r.cross.len().to_string(),
+                vi(r.verified.map(|s| s.rounded())),
+                vi(r.block_score.map(|s| s.rounded())),
+            ];
+            row.extend(r.content_scores.iter().map(|s| vi(s.map(|s| s.rounded()))));
+            row.extend([
+                vi(r.deductions.map(|s| s.rounded())),
+                r.classification
+                    .map(|c| c.label_vi().to_owned())
+                    .unwrap_or_default(),
+                r.award.map(|a| a.label_vi().to_owned()).unwrap_or_default(),
+                decided_by(&r.decided_by),
+                notes(r),
+            ]);
+            crate::transfer::write_row(&mut out, row.iter().map(String::as_str));
+        }
+        out
+    }
+
+    /// The minutes of the review meeting as one printable HTML page (A4, the official
+    /// header, the score table, the ranking, the ballots, the proposals and the signature
+    /// blocks).
+    pub fn minutes_html(&self, meeting: &Meeting) -> String {
+        let b = &self.block;
+        let mut members: Vec<(String, Uuid)> =
+            b.members.iter().map(|u| (self.name(*u), *u)).collect();
+        members.sort_by(|x, y| collation::compare(&x.0, &y.0));
+        let mut h = String::new();
+        let _ = write!(
+            h,
+            "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\"><title>Biên bản họp bình xét – {name}</title><style>{css}</style></head><body>",
+            name = esc(&b.name),
+            css = MINUTES_CSS,
+        );
+        let _ = write!(
+            h,
+            "<header><div class=\"org\">{block}</div><div class=\"nation\">CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM<br><u>Độc lập - Tự do - Hạnh phúc</u></div></header>\
+             <p class=\"date\"><i>{place}, {date}</i></p>\
+             <h1>BIÊN BẢN<br>Họp bình xét thi đua năm {year}</h1>",
+            block = esc(&b.name).to_uppercase(),
+            place = esc(&meeting.place),
+            date = esc(&meeting.date),
+            year = b.year,
+        );
+        let _ = write!(
+            h,
+            "<p>Thời gian: {date}. Địa điểm: {place}.</p><p>Chủ trì: {chair}. Thư ký: {sec}.</p>\
+             <p>Thành phần: đại diện {n} đơn vị thành viên:</p><ol class=\"members\">",
+            date = esc(&meeting.date),
+            place = esc(&meeting.place),
+            chair = esc(&meeting.chair),
+            sec = esc(&meeting.secretary),
+            n = members.len(),
+        );
+        for (name, _) in &members {
+            let _ = write!(h, "<li>{}</li>", esc(name));
+        }
+        h.push_str("</ol><h2>1. Kết quả chấm điểm và xếp hạng</h2><table><thead><tr><th>Hạng</th><th>Đơn vị</th><th>Tự chấm</th><th>Thẩm định</th><th>Điểm khối</th><th>Xếp loại</th><th>Phân định bằng</th></tr></thead><tbody>");
+        for r in &self.tally.units {
+            let _ = write!(
+                h,
+                "<tr><td class=\"n\">{rank}</td><td>{name}</td><td class=\"n\">{own}</td><td class=\"n\">{ver}</td><td class=\"n\"><b>{score}</b></td><td>{class}</td><td>{by}{note}</td></tr>",
+                rank = r.rank.map(|n| n.to_string()).unwrap_or_else(|| "–".into()),
+                name = esc(&self.name(r.unit)),
+                own = vi(r.self_total),
+                ver = vi(r.verified.map(|s| s.rounded())),
+                score = vi(r.block_score.map(|s| s.rounded())),
+                class = r.classification.map(|c| c.label_vi()).unwrap_or(""),
+                by = esc(&decided_by(&r.decided_by)),
+                note = match notes(r) {
+                    n if n.is_empty() => String::new(),
+                    n => format!("<br><i>{}</i>", esc(&n)),
+                },
+            );
+        }
+        h.push_str("</tbody></table><h2>2. Kết quả bỏ phiếu kín</h2>");
+        if self.ballots.is_empty() {
+            h.push_str("<p>Không có cuộc bỏ phiếu nào đã kết thúc.</p>");
+        }
+        for (ballot, count) in &self.ballots {
+            let _ = write!(
+                h,
+                "<h3>{title} ({purpose})</h3><p>Số phiếu phát ra {issued}, thu về {cast}; hợp lệ {valid}, không hợp lệ {invalid}, phiếu trắng {blank}. Tỷ lệ tính trên {base} người bỏ phiếu.</p><table><thead><tr><th>Phương án</th><th>Số phiếu đồng ý</th><th>Tỷ lệ</th><th>Kết quả</th></tr></thead><tbody>",
+                title = esc(&ballot.title),
+                purpose = purpose_vi(&ballot.purpose),
+                issued = ballot.present.len(),
+                cast = count.cast,
+                valid = count.valid,
+                invalid = count.invalid,
+                blank = count.abstain,
+                base = count.base,
+            );
+            for res in &count.results {
+                // An option standing for a member unit prints the unit's name.
+                let label = ballot
+                    .options
+                    .iter()
+                    .find(|o| o.id == res.option)
+                    .map(|o| o.unit.map_or_else(|| o.label.clone(), |u| self.name(u)))
+                    .unwrap_or_default();
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{},{:02} %</td><td>{}</td></tr>",
+                    esc(&label),
+                    res.approvals,
+                    res.rate_bp / 100,
+                    res.rate_bp % 100,
+                    if res.passes {
+                        "Đạt"
+                    } else {
+                        "Không đạt"
+                    },
+                );
+            }
+            h.push_str("</tbody></table>");
+        }
+        h.push_str("<h2>3. Đề nghị khen thưởng</h2><ul>");
+        for p in &self.tally.proposals {
+            let names: Vec<String> = p.proposed.iter().map(|u| esc(&self.name(*u))).collect();
+            let _ = write!(
+                h,
+                "<li><b>{award}</b>: {list}{tied}</li>",
+                award = p.award.label_vi(),
+                list = if names.is_empty() {
+                    "không có đơn vị".to_owned()
+                } else {
+                    names.join("; ")
+                },
+                tied = if p.tied_at_quota.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (đồng hạng tại chỉ tiêu, chờ hội nghị quyết định: {})",
+                        p.tied_at_quota
+                            .iter()
+                            .map(|u| esc(&self.name(*u)))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                },
+            );
+        }
+        let _ = write!(
+            h,
+            "</ul><div class=\"closing\"><p>Biên bản được thông qua tại hội nghị và lập thành các bản có giá trị như nhau.</p>\
+             <div class=\"signatures\"><div><b>THƯ KÝ</b><br><i>(Ký, ghi rõ họ tên)</i><div class=\"name\">{sec}</div></div>\
+             <div><b>CHỦ TRÌ</b><br><i>(Ký, ghi rõ họ tên, đóng dấu)</i><div class=\"name\">{chair}</div></div></div></div></body></html>",
+            sec = esc(&meeting.secretary),
+            chair = esc(&meeting.chair),
+        );
+        h
+    }
+}
+
+const MINUTES_CSS: &str = "@page{size:A4;margin:18mm 18mm 15mm}body{font-family:'Times New Roman',serif;font-size:12.5pt;line-height:1.3;color:#000}header{display:flex;justify-content:space-between;text-align:center;font-weight:bold;font-size:12pt}header .org{width:45%}header .nation{width:55%}.date{text-align:right}h1{text-align:center;font-size:15pt;margin:18pt 0}h2{font-size:13pt;margin:12pt 0 5pt}h3{font-size:13pt;font-style:italic;margin:10pt 0 4pt}table{border-collapse:collapse;width:100%;font-size:11pt}th,td{border:1px solid #000;padding:3pt 5pt;vertical-align:top}th{background:#eee}td.n{text-align:right;white-space:nowrap}tr{page-break-inside:avoid}ol.members{margin:4pt 0}.closing{page-break-inside:avoid}.signatures{display:flex;justify-content:space-around;text-align:center;margin-top:16pt}.signatures .name{margin-top:44pt;font-weight:bold}";
+
+fn vi(p: Option<Points>) -> String {
+    p.map(Points::to_vi_string).unwrap_or_default()
+}
+
+fn decided_by(steps: &[TieBreak]) -> String {
+    steps
+        .iter()
+        .map(|t| match t {
+            TieBreak::HeaviestContent => "điểm nội dung có điểm chuẩn cao nhất".to_owned(),
+            TieBreak::Content { code } => format!("điểm nội dung {code}"),
+            TieBreak::FewerDeductions => "ít điểm trừ hơn".to_owned(),
+            TieBreak::Ballot => "bỏ phiếu phân định".to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn purpose_vi(p: &BallotPurpose) -> String {
+    match p {
+        BallotPurpose::ElectHead => "suy tôn Khối trưởng".to_owned(),
+        BallotPurpose::ElectDeputy => "suy tôn Khối phó".to_owned(),
+        BallotPurpose::Award { award } => format!("đề nghị {}", award.label_vi()),
+        BallotPurpose::TieBreak => "phân định thứ hạng".to_owned(),
+    }
+}
+
+fn notes(r: &UnitResult) -> String {
+    let mut n = Vec::new();
+    if r.disqualified {
+        n.push("vi phạm điều kiện loại trừ");
+    }
+    if r.unresolved_tie {
+        n.push("đồng hạng chưa phân định");
+    }
+    n.join("; ")
+}
+
+/// A text cell that a spreadsheet must not read as a formula.
+fn defused(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Text for HTML.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,75 @@
+// The minutes of the review meeting as printed: the real thidua-server holds the demo block
+// after its meeting (the casebook's conference, seeded by the report_fixture binary), a
+// delegate opens /minutes.html, Chromium prints it to an A4 PDF, and pdftoppm renders the
+// pages to images (kept in target/screenshots, and looked at). The figures in the printed
+// text are the hand-computed ones.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { freePort, launch, PASSWORD, SERVER, SHOTS, startServer, stopServer, tempDir } from './helpers.mjs';
+
+const FIXTURE = path.join(path.dirname(SERVER), 'report_fixture');
+const BLOCK = '01900000-0000-7000-8000-000000000064';
+let port, dir, proc, browser;
+
+before(async () => {
+  dir = tempDir();
+  execFileSync(FIXTURE, [`sqlite://${dir}/thidua.db`], { stdio: 'inherit' });
+  port = await freePort();
+  proc = await startServer(port, dir);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await stopServer(proc);
+});
+
+async function token(username) {
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: PASSWORD, device_id: crypto.randomUUID() }),
+  });
+  assert.equal(res.status, 200);
+  return (await res.json()).token;
+}
+
+test('the minutes print on A4 with the hand-computed results', async () => {
+  const t = await token('donvi1');
+  const q = new URLSearchParams({
+    place: 'Hà Nội', date: 'ngày 20 tháng 12 năm 2026', chair: 'Nguyễn Văn An',
+    secretary: 'Trần Thị Bình', access_token: t,
+  });
+  const page = await browser.newPage();
+  const res = await page.goto(`http://127.0.0.1:${port}/api/v1/blocks/${BLOCK}/minutes.html?${q}`);
+  assert.equal(res.status(), 200);
+  const text = await page.locator('body').innerText();
+  for (const part of ['BIÊN BẢN', 'Họp bình xét thi đua năm 2026', 'Hà Nội, ngày 20 tháng 12 năm 2026',
+    'CHỦ TRÌ', 'THƯ KÝ', 'Cờ thi đua của Chính phủ', '77,78 %']) {
+    assert.ok(text.includes(part), `the minutes show ${part}`);
+  }
+  // The ranking as computed by hand in the casebook: ranks and block scores in order.
+  const rows = await page.locator('table').first().locator('tbody tr').allInnerTexts();
+  const cells = rows.map((r) => r.split('\t'));
+  assert.deepEqual(cells.map((c) => c[0].trim()), ['1', '2', '3', '4', '5', '6', '7', '7', '9']);
+  assert.deepEqual(cells.map((c) => c[4].trim()),
+    ['107,00', '95,00', '90,00', '90,00', '86,00', '86,00', '85,00', '85,00', '50,00']);
+
+  const pdf = path.join(dir, 'minutes.pdf');
+  writeFileSync(pdf, await page.pdf({ format: 'A4', preferCSSPageSize: true }));
+  execFileSync('pdftoppm', ['-png', '-r', '70', pdf, path.join(dir, 'minutes')]);
+  const pages = readdirSync(dir).filter((f) => /^minutes-\d+\.png$/.test(f)).sort();
+  assert.ok(pages.length >= 1 && pages.length <= 4, `${pages.length} A4 pages`);
+  for (const [i, f] of pages.entries()) {
+    assert.ok(statSync(path.join(dir, f)).size > 5_000, `page ${i + 1} has ink`);
+    copyFileSync(path.join(dir, f), path.join(SHOTS, `minutes-page-${i + 1}.png`));
+  }
+  // A delegate of another block may not print them.
+  const other = await fetch(`http://127.0.0.1:${port}/api/v1/blocks/${crypto.randomUUID()}/minutes.html`, {
+    headers: { authorization: `Bearer ${t}` },
+  });
+  assert.equal(other.status, 403);
+});
