@@ -613,7 +613,7 @@ async fn every_documented_operation_exists() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(served, spec);
     let paths = spec["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 13);
+    assert_eq!(paths.len(), 14);
     for (path, ops) in paths {
         for (method, _) in ops.as_object().expect("ops") {
             let uri = format!(
@@ -858,6 +858,44 @@ async fn results_and_minutes_are_for_the_blocks_readers() {
         html.contains("Nguyễn Văn An") && html.contains("……………………"),
         "chair given, secretary blank"
     );
+
+    // The workbook, read back with calamine: results, every counted sheet, the ballots.
+    let req = Request::get(format!("{base}/results.xlsx"))
+        .header(header::AUTHORIZATION, "Bearer member")
+        .body(Body::empty())
+        .expect("req");
+    let res = app.clone().oneshot(req).await.expect("res");
+    assert_eq!(res.status(), StatusCode::OK);
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    {
+        use calamine::{Data, Reader, Xlsx};
+        let mut book = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("an xlsx file");
+        assert_eq!(book.sheet_names(), ["Kết quả", "Phiếu chấm", "Bỏ phiếu"]);
+        let results = book.worksheet_range("Kết quả").expect("results");
+        assert_eq!(results.height(), 10, "a header and nine units");
+        assert_eq!(results.get((0, 5)), Some(&Data::String("Điểm khối".into())));
+        let scores: Vec<f64> = (1..10)
+            .map(|r| match results.get((r, 5)) {
+                Some(Data::Float(f)) => *f,
+                other => panic!("row {r}: {other:?}"),
+            })
+            .collect();
+        // The casebook's hand-computed block scores, as numbers.
+        let want: Vec<f64> = ["107", "95", "90", "90", "86", "86", "85", "85", "50"]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        assert_eq!(scores, want);
+        let sheets = book.worksheet_range("Phiếu chấm").expect("sheets");
+        assert_eq!(
+            sheets.height(),
+            1 + 9 + 9 * 8,
+            "nine self and 72 cross sheets"
+        );
+        let ballots = book.worksheet_range("Bỏ phiếu").expect("ballots");
+        assert_eq!(ballots.height(), 1 + 3, "three options in two ballots");
+        assert_eq!(ballots.get((1, 5)), Some(&Data::Float(7.0)));
+    }
 
     let (status, _, body) = get_text(&app, "outsider", &format!("{base}/results.csv")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");

@@ -36,6 +36,39 @@ pub struct Report {
     pub ballots: Vec<(Ballot, Count)>,
 }
 
+/// One cell of a results table: text, a count or exact points.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cell {
+    /// Nothing.
+    Empty,
+    /// Text.
+    Text(String),
+    /// A whole number.
+    Count(u64),
+    /// Points, exact to the hundredth.
+    Points(Points),
+}
+
+impl Cell {
+    fn text(s: &str) -> Cell {
+        Cell::Text(s.to_owned())
+    }
+
+    fn points(p: Option<Points>) -> Cell {
+        p.map_or(Cell::Empty, Cell::Points)
+    }
+
+    /// As a CSV field: points with a decimal comma; text a spreadsheet never runs.
+    pub fn csv(&self) -> String {
+        match self {
+            Cell::Empty => String::new(),
+            Cell::Text(s) => defused(s),
+            Cell::Count(n) => n.to_string(),
+            Cell::Points(p) => p.to_vi_string(),
+        }
+    }
+}
+
 /// What the minutes say about the meeting itself.
 #[derive(Clone, Debug, Default)]
 pub struct Meeting {
@@ -126,10 +159,8 @@ impl Report {
             .unwrap_or_else(|| unit.to_string())
     }
 
-    /// The results table as CSV (BOM, CRLF, Vietnamese header), one row per unit in rank
-    /// order; points with a decimal comma, as Excel reads them in a Vietnamese locale.
-    pub fn csv(&self) -> String {
-        let mut out = String::from("\u{feff}");
+    /// The results table: a header and one row per unit in rank order.
+    pub fn results_table(&self) -> (Vec<String>, Vec<Vec<Cell>>) {
         let mut header: Vec<String> = [
             "Hạng",
             "Đơn vị",
@@ -155,27 +186,122 @@ impl Report {
             ]
             .map(String::from),
         );
-        crate::transfer::write_row(&mut out, header.iter().map(String::as_str));
+        let rows = self
+            .tally
+            .units
+            .iter()
+            .map(|r| {
+                let mut row = vec![
+                    r.rank.map_or(Cell::Empty, |n| Cell::Count(u64::from(n))),
+                    Cell::Text(self.name(r.unit)),
+                    Cell::points(r.self_total),
+                    Cell::Count(r.cross.len() as u64),
+                    Cell::points(r.verified.map(|s| s.rounded())),
+                    Cell::points(r.block_score.map(|s| s.rounded())),
+                ];
+                row.extend(
+                    r.content_scores
+                        .iter()
+                        .map(|s| Cell::points(s.map(|s| s.rounded()))),
+                );
+                row.extend([
+                    Cell::points(r.deductions.map(|s| s.rounded())),
+                    Cell::text(r.classification.map(|c| c.label_vi()).unwrap_or("")),
+                    Cell::text(r.award.map(|a| a.label_vi()).unwrap_or("")),
+                    Cell::Text(decided_by(&r.decided_by)),
+                    Cell::Text(notes(r)),
+                ]);
+                row
+            })
+            .collect();
+        (header, rows)
+    }
+
+    /// Every counted sheet's total: (stage, scorer, subject, total), self scores first, then
+    /// cross scores, each by subject in rank order.
+    pub fn sheets_table(&self) -> (Vec<String>, Vec<Vec<Cell>>) {
+        let header = ["Vòng chấm", "Đơn vị chấm", "Đơn vị được chấm", "Tổng điểm"]
+            .map(String::from)
+            .to_vec();
+        let mut rows = Vec::new();
         for r in &self.tally.units {
-            let mut row: Vec<String> = vec![
-                r.rank.map(|n| n.to_string()).unwrap_or_default(),
-                defused(&self.name(r.unit)),
-                vi(r.self_total),
-                r.cross.len().to_string(),
-                vi(r.verified.map(|s| s.rounded())),
-                vi(r.block_score.map(|s| s.rounded())),
-            ];
-            row.extend(r.content_scores.iter().map(|s| vi(s.map(|s| s.rounded()))));
-            row.extend([
-                vi(r.deductions.map(|s| s.rounded())),
-                r.classification
-                    .map(|c| c.label_vi().to_owned())
-                    .unwrap_or_default(),
-                r.award.map(|a| a.label_vi().to_owned()).unwrap_or_default(),
-                decided_by(&r.decided_by),
-                notes(r),
-            ]);
-            crate::transfer::write_row(&mut out, row.iter().map(String::as_str));
+            if let Some(own) = r.self_total {
+                rows.push(vec![
+                    Cell::text("Tự chấm"),
+                    Cell::Text(self.name(r.unit)),
+                    Cell::Text(self.name(r.unit)),
+                    Cell::Points(own),
+                ]);
+            }
+        }
+        for r in &self.tally.units {
+            for c in &r.cross {
+                rows.push(vec![
+                    Cell::text("Chấm chéo"),
+                    Cell::Text(self.name(c.scorer)),
+                    Cell::Text(self.name(r.unit)),
+                    Cell::Points(c.total),
+                ]);
+            }
+        }
+        (header, rows)
+    }
+
+    /// The closed ballots, one row per option.
+    pub fn ballots_table(&self) -> (Vec<String>, Vec<Vec<Cell>>) {
+        let header = [
+            "Cuộc bỏ phiếu",
+            "Nội dung",
+            "Phương án",
+            "Phiếu thu về",
+            "Phiếu hợp lệ",
+            "Số phiếu đồng ý",
+            "Tỷ lệ (%)",
+            "Kết quả",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut rows = Vec::new();
+        for (ballot, count) in &self.ballots {
+            for res in &count.results {
+                rows.push(vec![
+                    Cell::Text(ballot.title.clone()),
+                    Cell::Text(purpose_vi(&ballot.purpose)),
+                    Cell::Text(self.option_label(ballot, res.option)),
+                    Cell::Count(u64::from(count.cast)),
+                    Cell::Count(u64::from(count.valid)),
+                    Cell::Count(u64::from(res.approvals)),
+                    Cell::Points(Points::from_hundredths(i64::from(res.rate_bp))),
+                    Cell::text(if res.passes {
+                        "Đạt"
+                    } else {
+                        "Không đạt"
+                    }),
+                ]);
+            }
+        }
+        (header, rows)
+    }
+
+    /// An option's label; an option standing for a member unit prints the unit's name.
+    fn option_label(&self, ballot: &Ballot, option: Uuid) -> String {
+        ballot
+            .options
+            .iter()
+            .find(|o| o.id == option)
+            .map(|o| o.unit.map_or_else(|| o.label.clone(), |u| self.name(u)))
+            .unwrap_or_default()
+    }
+
+    /// The results table as CSV (BOM, CRLF, Vietnamese header), one row per unit in rank
+    /// order; points with a decimal comma, as Excel reads them in a Vietnamese locale.
+    pub fn csv(&self) -> String {
+        let (header, rows) = self.results_table();
+        let mut out = String::from("\u{feff}");
+        crate::transfer::write_row(&mut out, header.iter().map(String::as_str));
+        for row in rows {
+            let fields: Vec<String> = row.iter().map(Cell::csv).collect();
+            crate::transfer::write_row(&mut out, fields.iter().map(String::as_str));
         }
         out
     }
@@ -254,13 +380,7 @@ impl Report {
                 base = count.base,
             );
             for res in &count.results {
-                // An option standing for a member unit prints the unit's name.
-                let label = ballot
-                    .options
-                    .iter()
-                    .find(|o| o.id == res.option)
-                    .map(|o| o.unit.map_or_else(|| o.label.clone(), |u| self.name(u)))
-                    .unwrap_or_default();
+                let label = self.option_label(ballot, res.option);
                 let _ = write!(
                     h,
                     "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{},{:02} %</td><td>{}</td></tr>",

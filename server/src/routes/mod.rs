@@ -39,6 +39,10 @@ pub(crate) fn router<S: Store>(state: AppState<S>, static_dir: Option<PathBuf>) 
             get(report::results_csv::<S>),
         )
         .route(
+            "/blocks/{block_id}/results.xlsx",
+            get(report::results_xlsx::<S>),
+        )
+        .route(
             "/blocks/{block_id}/minutes.html",
             get(report::minutes_html::<S>),
         )

@@ -91,6 +91,19 @@ pub fn spec() -> Value {
     results_csv["parameters"] = block_param();
     results_csv["responses"]["409"] =
         json!({"description": "No results yet", "content": error_responses()["400"]["content"]});
+    let mut results_xlsx = op(
+        "The block's results, counted sheets and ballots as an Excel workbook",
+        true,
+        None,
+        (
+            "200",
+            json!({
+                "description": "XLSX", "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}
+            }),
+        ),
+    );
+    results_xlsx["parameters"] = block_param();
+    results_xlsx["responses"]["409"] = results_csv["responses"]["409"].clone();
     let mut minutes = op(
         "The minutes of the block's review meeting, printable HTML",
         true,
@@ -131,6 +144,7 @@ pub fn spec() -> Value {
             "/blocks/{block_id}/audit": {"get": audit},
             "/blocks/{block_id}/audit.csv": {"get": audit_csv},
             "/blocks/{block_id}/results.csv": {"get": results_csv},
+            "/blocks/{block_id}/results.xlsx": {"get": results_xlsx},
             "/blocks/{block_id}/minutes.html": {"get": minutes},
             "/events": {"get": op("Server-sent events: `change` with {block_id, seq} when a readable block changed", true, None, ("200", json!({
                 "description": "An event stream: `ready` (data: the latest sequence), then `change` events (data: JSON {block_id, seq})",

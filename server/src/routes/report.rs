@@ -1,16 +1,18 @@
-//! `GET /api/v1/blocks/{id}/results.csv` and `/minutes.html`: the block's results table and
-//! the minutes of its review meeting (`shared::report`), computed from the stored records for
-//! anyone who may read the block. The minutes take the meeting's place, date, chair and
+//! `GET /api/v1/blocks/{id}/results.csv`, `/results.xlsx` and `/minutes.html`: the block's
+//! results table, a workbook of its results, sheets and ballots, and the minutes of its review
+//! meeting (`shared::report`), computed from the stored records for anyone who may read the
+//! block. The minutes take the meeting's place, date, chair and
 //! secretary from the query, as the secretary fills them in before printing.
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use serde::Deserialize;
 use shared::model::Record;
 use shared::protocol::{Change, MAX_PULL_LIMIT};
-use shared::report::{Meeting, Report};
+use shared::report::{Cell, Meeting, Report};
 use uuid::Uuid;
 
 use crate::auth::Auth;
@@ -127,4 +129,85 @@ pub(crate) async fn minutes_html<S: Store>(
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         report.minutes_html(&meeting),
     ))
+}
+
+/// The workbook: results, every counted sheet, the ballots; points as numbers with two
+/// decimals, so the central office can sum and sort them.
+pub(crate) async fn results_xlsx<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    path: Result<Path<Uuid>, PathRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let report = report(&state, &auth, path).await?;
+    let bytes = workbook(&report).map_err(|e| {
+        ApiError::Internal(crate::StoreError::Other(
+            format!("writing the workbook: {e}").into(),
+        ))
+    })?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"ket-qua-{}-{}.xlsx\"",
+                    report.block.year, report.block.id
+                ),
+            ),
+        ],
+        bytes,
+    ))
+}
+
+fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold().set_text_wrap();
+    let points = Format::new().set_num_format("0.00");
+    let tables = [
+        ("Kết quả", report.results_table()),
+        ("Phiếu chấm", report.sheets_table()),
+        ("Bỏ phiếu", report.ballots_table()),
+    ];
+    for (name, (header, rows)) in tables {
+        let sheet = book.add_worksheet();
+        sheet.set_name(name)?;
+        for (c, title) in header.iter().enumerate() {
+            let col = u16::try_from(c).unwrap_or(u16::MAX);
+            sheet.write_string(0, col, title, &bold)?;
+            sheet.set_column_width(col, if c == 1 || c == 2 { 36 } else { 14 })?;
+        }
+        for (r, row) in rows.iter().enumerate() {
+            let at = u32::try_from(r + 1).unwrap_or(u32::MAX);
+            for (c, cell) in row.iter().enumerate() {
+                let col = u16::try_from(c).unwrap_or(u16::MAX);
+                match cell {
+                    Cell::Empty => {}
+                    Cell::Text(s) => {
+                        sheet.write_string_only(at, col, s)?;
+                    }
+                    Cell::Count(n) => {
+                        sheet.write_number_only(at, col, u32::try_from(*n).unwrap_or(u32::MAX))?;
+                    }
+                    // Hundredths to a float for display only: the exact value is its
+                    // two-decimal rendering, which f64 holds for any score.
+                    Cell::Points(p) => {
+                        sheet.write_number(at, col, hundredths_f64(p.hundredths()), &points)?;
+                    }
+                }
+            }
+        }
+    }
+    book.save_to_buffer()
+}
+
+/// `h / 100` as a float (an exact decimal string parsed, never a float division).
+fn hundredths_f64(h: i64) -> f64 {
+    let sign = if h < 0 { "-" } else { "" };
+    let a = h.unsigned_abs();
+    format!("{sign}{}.{:02}", a / 100, a % 100)
+        .parse()
+        .unwrap_or_default()
 }
