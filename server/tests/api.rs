@@ -613,7 +613,7 @@ async fn every_documented_operation_exists() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(served, spec);
     let paths = spec["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 14);
+    assert_eq!(paths.len(), 16);
     for (path, ops) in paths {
         for (method, _) in ops.as_object().expect("ops") {
             let uri = format!(
@@ -808,6 +808,22 @@ async fn get_text(app: &Router, token: &str, path: &str) -> (StatusCode, String,
     )
 }
 
+/// GET `path` as `token`, expecting 200: the body.
+async fn get_bytes(app: &Router, token: &str, path: &str) -> Vec<u8> {
+    let req = Request::get(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("req");
+    let res = app.clone().oneshot(req).await.expect("res");
+    assert_eq!(res.status(), StatusCode::OK, "{path}");
+    res.into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec()
+}
+
 #[tokio::test]
 async fn results_and_minutes_are_for_the_blocks_readers() {
     // The casebook's conference, stored: its hand-computed ranking comes back as CSV.
@@ -860,16 +876,10 @@ async fn results_and_minutes_are_for_the_blocks_readers() {
     );
 
     // The workbook, read back with calamine: results, every counted sheet, the ballots.
-    let req = Request::get(format!("{base}/results.xlsx"))
-        .header(header::AUTHORIZATION, "Bearer member")
-        .body(Body::empty())
-        .expect("req");
-    let res = app.clone().oneshot(req).await.expect("res");
-    assert_eq!(res.status(), StatusCode::OK);
-    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    let bytes = get_bytes(&app, "member", &format!("{base}/results.xlsx")).await;
     {
         use calamine::{Data, Reader, Xlsx};
-        let mut book = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("an xlsx file");
+        let mut book = Xlsx::new(std::io::Cursor::new(bytes)).expect("an xlsx file");
         assert_eq!(book.sheet_names(), ["Kết quả", "Phiếu chấm", "Bỏ phiếu"]);
         let results = book.worksheet_range("Kết quả").expect("results");
         assert_eq!(results.height(), 10, "a header and nine units");
@@ -917,4 +927,79 @@ async fn a_block_without_rounds_has_no_results_yet() {
         "{}",
         body.message_vi
     );
+}
+
+#[tokio::test]
+async fn the_central_office_overview_filters_and_exports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::connect(&format!("sqlite://{}/t.db", dir.path().display()))
+        .await
+        .expect("connect");
+    let mut records = shared::casebook::central_block_records();
+    // A provincial cluster of next year, with no round yet.
+    let mut cluster = records
+        .iter()
+        .find_map(|r| match r {
+            shared::Record::Block(b) => Some(b.clone()),
+            _ => None,
+        })
+        .expect("the demo block");
+    cluster.id = Uuid::from_u128(0xC1A5);
+    cluster.year = 2027;
+    cluster.level = shared::model::BlockLevel::Provincial;
+    cluster.province = "Nghệ An".into();
+    cluster.name = "Cụm thi đua các huyện miền núi".into();
+    records.push(shared::Record::Block(cluster));
+    store.seed_if_empty(&records).await.expect("seed");
+    add_token(&store, "admin", None, true, i64::MAX / 2).await;
+    let delegate = Grant {
+        block_id: demo::BLOCK_ID,
+        role: Role::Delegate,
+        unit: Some(demo::id(1)),
+    };
+    add_token(&store, "member", Some(delegate), false, i64::MAX / 2).await;
+    let app = app(store, Limits::default(), None);
+
+    let (status, kind, html) = get_text(&app, "admin", "/api/v1/overview.html").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(kind.starts_with("text/html"));
+    assert!(html.contains("2 khối, cụm."), "both blocks");
+    assert!(html.contains("Cụm thi đua các huyện miền núi") && html.contains("chưa mở vòng chấm"));
+    assert!(
+        html.contains("Chấm chéo: ") && html.contains("72/72 phiếu"),
+        "cross-scoring progress"
+    );
+    assert!(html.contains("(107,00)"), "the leader's block score");
+    assert!(html.contains("Cờ thi đua của Chính phủ: "), "the proposals");
+    assert!(html.contains(&format!("blocks/{}/minutes.html", demo::BLOCK_ID)));
+
+    let (_, _, html) = get_text(&app, "admin", "/api/v1/overview.html?year=2027").await;
+    assert!(
+        html.contains("1 khối, cụm.") && html.contains("miền núi"),
+        "year filter"
+    );
+    let (_, _, html) = get_text(
+        &app,
+        "admin",
+        "/api/v1/overview.html?level=provincial&province=ngh%E1%BB%87%20an",
+    )
+    .await;
+    assert!(
+        html.contains("1 khối, cụm.") && html.contains("miền núi"),
+        "level and province"
+    );
+    let (status, _, _) = get_text(&app, "admin", "/api/v1/overview.html?year=abc").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = get_text(&app, "member", "/api/v1/overview.html").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let bytes = get_bytes(&app, "admin", "/api/v1/overview.xlsx?year=2026").await;
+    use calamine::{Data, Reader, Xlsx};
+    let mut book = Xlsx::new(std::io::Cursor::new(bytes)).expect("an xlsx file");
+    assert_eq!(book.sheet_names(), ["Khối, cụm", "Kết quả các đơn vị"]);
+    let blocks = book.worksheet_range("Khối, cụm").expect("blocks");
+    assert_eq!(blocks.height(), 2, "a header and the one block of 2026");
+    assert_eq!(blocks.get((1, 8)), Some(&Data::Float(107.0)));
+    let units = book.worksheet_range("Kết quả các đơn vị").expect("units");
+    assert_eq!(units.height(), 10, "a header and nine units");
 }

@@ -16,6 +16,7 @@ pub mod idmap;
 pub mod lot;
 pub mod model;
 pub mod mutation;
+pub mod overview;
 pub mod points;
 pub mod protocol;
 pub mod report;

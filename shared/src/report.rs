@@ -36,6 +36,19 @@ pub struct Report {
     pub ballots: Vec<(Ballot, Count)>,
 }
 
+/// A table: its header and its rows.
+pub type Table = (Vec<String>, Vec<Vec<Cell>>);
+
+/// The columns every results table starts with.
+pub const RESULT_COLUMNS: [&str; 6] = [
+    "Hạng",
+    "Đơn vị",
+    "Tự chấm",
+    "Chấm chéo (số phiếu)",
+    "Thẩm định",
+    "Điểm khối",
+];
+
 /// One cell of a results table: text, a count or exact points.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Cell {
@@ -160,17 +173,8 @@ impl Report {
     }
 
     /// The results table: a header and one row per unit in rank order.
-    pub fn results_table(&self) -> (Vec<String>, Vec<Vec<Cell>>) {
-        let mut header: Vec<String> = [
-            "Hạng",
-            "Đơn vị",
-            "Tự chấm",
-            "Chấm chéo (số phiếu)",
-            "Thẩm định",
-            "Điểm khối",
-        ]
-        .map(String::from)
-        .to_vec();
+    pub fn results_table(&self) -> Table {
+        let mut header: Vec<String> = RESULT_COLUMNS.map(String::from).to_vec();
         header.extend(
             self.contents
                 .iter()
@@ -219,7 +223,7 @@ impl Report {
 
     /// Every counted sheet's total: (stage, scorer, subject, total), self scores first, then
     /// cross scores, each by subject in rank order.
-    pub fn sheets_table(&self) -> (Vec<String>, Vec<Vec<Cell>>) {
+    pub fn sheets_table(&self) -> Table {
         let header = ["Vòng chấm", "Đơn vị chấm", "Đơn vị được chấm", "Tổng điểm"]
             .map(String::from)
             .to_vec();
@@ -248,7 +252,7 @@ impl Report {
     }
 
     /// The closed ballots, one row per option.
-    pub fn ballots_table(&self) -> (Vec<String>, Vec<Vec<Cell>>) {
+    pub fn ballots_table(&self) -> Table {
         let header = [
             "Cuộc bỏ phiếu",
             "Nội dung",
@@ -483,8 +487,8 @@ fn defused(s: &str) -> String {
     }
 }
 
-/// Text for HTML.
-fn esc(s: &str) -> String {
+/// Text made safe for HTML content and attribute values.
+pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

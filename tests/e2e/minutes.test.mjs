@@ -73,3 +73,24 @@ test('the minutes print on A4 with the hand-computed results', async () => {
   });
   assert.equal(other.status, 403);
 });
+
+test('the central office overview lists the block with its leader and documents', async () => {
+  const t = await token('admin');
+  const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+  const res = await page.goto(`http://127.0.0.1:${port}/api/v1/overview.html?access_token=${t}`);
+  assert.equal(res.status(), 200);
+  const row = await page.locator('tbody tr').first().innerText();
+  assert.ok(row.includes('2026') && row.includes('(107,00)'), row);
+  await page.getByLabel('Năm').fill('2025');
+  await page.getByRole('button', { name: 'Lọc' }).click();
+  await page.waitForURL(/year=2025/);
+  assert.equal(await page.locator('tbody tr').count(), 0, 'no block in 2025');
+  await page.getByLabel('Năm').fill('2026');
+  await page.getByRole('button', { name: 'Lọc' }).click();
+  await page.waitForURL(/year=2026/);
+  await page.screenshot({ path: path.join(SHOTS, 'overview.png'), fullPage: true });
+  // The minutes link opens the block's minutes with the same sign-in.
+  await page.getByRole('link', { name: 'Biên bản' }).click();
+  await page.waitForURL(/minutes\.html/);
+  assert.ok((await page.locator('h1').innerText()).includes('BIÊN BẢN'));
+});

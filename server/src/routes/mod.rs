@@ -5,6 +5,7 @@ mod auth;
 mod events;
 mod health;
 pub(crate) mod openapi;
+mod overview;
 mod report;
 mod spa;
 mod sync;
@@ -46,6 +47,8 @@ pub(crate) fn router<S: Store>(state: AppState<S>, static_dir: Option<PathBuf>) 
             "/blocks/{block_id}/minutes.html",
             get(report::minutes_html::<S>),
         )
+        .route("/overview.html", get(overview::overview_html::<S>))
+        .route("/overview.xlsx", get(overview::overview_xlsx::<S>))
         .route("/events", get(events::events::<S>))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { ApiError::NotFound })

@@ -124,6 +124,31 @@ pub fn spec() -> Value {
         {"name": "secretary", "in": "query", "schema": text}
     ]);
     minutes["responses"]["409"] = results_csv["responses"]["409"].clone();
+    let filters = json!([
+        {"name": "year", "in": "query", "schema": {"type": "string"}},
+        {"name": "level", "in": "query", "schema": {"type": "string", "enum": ["", "central", "provincial", "local"]}},
+        {"name": "province", "in": "query", "schema": {"type": "string"}}
+    ]);
+    let mut overview_html = op(
+        "The central office's overview of every block, filtered (admin), as a page",
+        true,
+        None,
+        (
+            "200",
+            json!({"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}),
+        ),
+    );
+    overview_html["parameters"] = filters.clone();
+    let mut overview_xlsx = op(
+        "The central office's overview as one Excel workbook of everything selected (admin)",
+        true,
+        None,
+        (
+            "200",
+            json!({"description": "XLSX", "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string", "format": "binary"}}}}),
+        ),
+    );
+    overview_xlsx["parameters"] = filters;
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -146,6 +171,8 @@ pub fn spec() -> Value {
             "/blocks/{block_id}/results.csv": {"get": results_csv},
             "/blocks/{block_id}/results.xlsx": {"get": results_xlsx},
             "/blocks/{block_id}/minutes.html": {"get": minutes},
+            "/overview.html": {"get": overview_html},
+            "/overview.xlsx": {"get": overview_xlsx},
             "/events": {"get": op("Server-sent events: `change` with {block_id, seq} when a readable block changed", true, None, ("200", json!({
                 "description": "An event stream: `ready` (data: the latest sequence), then `change` events (data: JSON {block_id, seq})",
                 "content": {"text/event-stream": {"schema": {

@@ -12,7 +12,7 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use serde::Deserialize;
 use shared::model::Record;
 use shared::protocol::{Change, MAX_PULL_LIMIT};
-use shared::report::{Cell, Meeting, Report};
+use shared::report::{Cell, Meeting, Report, Table};
 use uuid::Uuid;
 
 use crate::auth::Auth;
@@ -38,6 +38,25 @@ pub(crate) struct MinutesQuery {
     access_token: Option<String>,
 }
 
+/// Every live (not deleted) record of `blocks` and the units; all blocks when `None`.
+pub(crate) async fn live_records<S: Store>(
+    state: &AppState<S>,
+    blocks: Option<&[Uuid]>,
+) -> Result<Vec<Record>, ApiError> {
+    let mut records: Vec<Record> = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let page = state.store.pull(blocks, cursor, MAX_PULL_LIMIT).await?;
+        let changes: Vec<Change> = serde_json::from_str(page.changes.get())
+            .map_err(|e| ApiError::Internal(crate::StoreError::Other(Box::new(e))))?;
+        records.extend(changes.into_iter().filter(|c| !c.deleted).map(|c| c.record));
+        cursor = page.cursor;
+        if !page.more {
+            return Ok(records);
+        }
+    }
+}
+
 /// The block's report from its live records, for a reader of the block.
 async fn report<S: Store>(
     state: &AppState<S>,
@@ -50,21 +69,7 @@ async fn report<S: Store>(
             "the results are for the block's members",
         ));
     }
-    let mut records: Vec<Record> = Vec::new();
-    let mut cursor = 0;
-    loop {
-        let page = state
-            .store
-            .pull(Some(&[block]), cursor, MAX_PULL_LIMIT)
-            .await?;
-        let changes: Vec<Change> = serde_json::from_str(page.changes.get())
-            .map_err(|e| ApiError::Internal(crate::StoreError::Other(Box::new(e))))?;
-        records.extend(changes.into_iter().filter(|c| !c.deleted).map(|c| c.record));
-        cursor = page.cursor;
-        if !page.more {
-            break;
-        }
-    }
+    let records = live_records(state, Some(&[block])).await?;
     Report::from_records(block, &records).map_err(|e| ApiError::NoResults(e.message_vi()))
 }
 
@@ -139,11 +144,7 @@ pub(crate) async fn results_xlsx<S: Store>(
     path: Result<Path<Uuid>, PathRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let report = report(&state, &auth, path).await?;
-    let bytes = workbook(&report).map_err(|e| {
-        ApiError::Internal(crate::StoreError::Other(
-            format!("writing the workbook: {e}").into(),
-        ))
-    })?;
+    let bytes = workbook(&report)?;
     Ok((
         [
             (
@@ -162,22 +163,38 @@ pub(crate) async fn results_xlsx<S: Store>(
     ))
 }
 
-fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
-    let mut book = Workbook::new();
-    let bold = Format::new().set_bold().set_text_wrap();
-    let points = Format::new().set_num_format("0.00");
-    let tables = [
+fn workbook(report: &Report) -> Result<Vec<u8>, ApiError> {
+    write_tables([
         ("Kết quả", report.results_table()),
         ("Phiếu chấm", report.sheets_table()),
         ("Bỏ phiếu", report.ballots_table()),
-    ];
+    ])
+}
+
+/// A workbook of named tables; points as numbers with two decimals.
+pub(crate) fn write_tables<const N: usize>(
+    tables: [(&str, Table); N],
+) -> Result<Vec<u8>, ApiError> {
+    let fail = |e: XlsxError| {
+        ApiError::Internal(crate::StoreError::Other(
+            format!("writing the workbook: {e}").into(),
+        ))
+    };
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold().set_text_wrap();
+    let points = Format::new().set_num_format("0.00");
     for (name, (header, rows)) in tables {
         let sheet = book.add_worksheet();
-        sheet.set_name(name)?;
+        sheet.set_name(name).map_err(fail)?;
         for (c, title) in header.iter().enumerate() {
             let col = u16::try_from(c).unwrap_or(u16::MAX);
-            sheet.write_string(0, col, title, &bold)?;
-            sheet.set_column_width(col, if c == 1 || c == 2 { 36 } else { 14 })?;
+            sheet.write_string(0, col, title, &bold).map_err(fail)?;
+            let width = if title.starts_with("Tên") || title.starts_with("Đơn vị") {
+                36
+            } else {
+                14
+            };
+            sheet.set_column_width(col, width).map_err(fail)?;
         }
         for (r, row) in rows.iter().enumerate() {
             let at = u32::try_from(r + 1).unwrap_or(u32::MAX);
@@ -186,21 +203,25 @@ fn workbook(report: &Report) -> Result<Vec<u8>, XlsxError> {
                 match cell {
                     Cell::Empty => {}
                     Cell::Text(s) => {
-                        sheet.write_string_only(at, col, s)?;
+                        sheet.write_string_only(at, col, s).map_err(fail)?;
                     }
                     Cell::Count(n) => {
-                        sheet.write_number_only(at, col, u32::try_from(*n).unwrap_or(u32::MAX))?;
+                        sheet
+                            .write_number_only(at, col, u32::try_from(*n).unwrap_or(u32::MAX))
+                            .map_err(fail)?;
                     }
                     // Hundredths to a float for display only: the exact value is its
                     // two-decimal rendering, which f64 holds for any score.
                     Cell::Points(p) => {
-                        sheet.write_number(at, col, hundredths_f64(p.hundredths()), &points)?;
+                        sheet
+                            .write_number(at, col, hundredths_f64(p.hundredths()), &points)
+                            .map_err(fail)?;
                     }
                 }
             }
         }
     }
-    book.save_to_buffer()
+    book.save_to_buffer().map_err(fail)
 }
 
 /// `h / 100` as a float (an exact decimal string parsed, never a float division).
