@@ -52,9 +52,9 @@ pub enum ApiError {
     /// 409: a name that is taken.
     #[error("{0} already exists")]
     Conflict(&'static str),
-    /// 409: the block has no results to show yet (no round, or a covenant that does not
-    /// score); the reason says which.
-    #[error("no results yet: {0}")]
+    /// 409: the block has nothing to make the document from yet (no round, no covenant, or
+    /// a covenant that does not score); the reason says which.
+    #[error("nothing to make the document from yet: {0}")]
     NoResults(String),
     /// 404: no such route.
     #[error("no such endpoint")]
@@ -147,7 +147,7 @@ impl ApiError {
             ApiError::NoResults(reason) => (
                 StatusCode::CONFLICT,
                 ErrorCode::Conflict,
-                format!("Khối chưa có kết quả: {reason}"),
+                format!("Khối chưa có dữ liệu để lập tài liệu này: {reason}"),
             ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,

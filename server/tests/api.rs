@@ -613,7 +613,7 @@ async fn every_documented_operation_exists() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(served, spec);
     let paths = spec["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 16);
+    assert_eq!(paths.len(), 17);
     for (path, ops) in paths {
         for (method, _) in ops.as_object().expect("ops") {
             let uri = format!(
@@ -907,6 +907,16 @@ async fn results_and_minutes_are_for_the_blocks_readers() {
         assert_eq!(ballots.get((1, 5)), Some(&Data::Float(7.0)));
     }
 
+    let (status, kind, html) = get_text(&app, "member", &format!("{base}/covenant.html")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(kind.starts_with("text/html"));
+    assert!(html.contains("GIAO ƯỚC THI ĐUA NĂM 2026") && html.contains("<b>100,00</b>"));
+    assert_eq!(
+        html.matches("class=\"sign\"").count(),
+        9,
+        "a block per member"
+    );
+
     let (status, _, body) = get_text(&app, "outsider", &format!("{base}/results.csv")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let long = "x".repeat(201);
@@ -923,7 +933,8 @@ async fn a_block_without_rounds_has_no_results_yet() {
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let body: shared::protocol::ErrorBody = serde_json::from_str(&body).expect("an ErrorBody");
     assert!(
-        body.message_vi.starts_with("Khối chưa có kết quả"),
+        body.message_vi
+            .starts_with("Khối chưa có dữ liệu để lập tài liệu này"),
         "{}",
         body.message_vi
     );

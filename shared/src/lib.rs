@@ -18,6 +18,7 @@ pub mod model;
 pub mod mutation;
 pub mod overview;
 pub mod points;
+pub mod printout;
 pub mod protocol;
 pub mod report;
 pub mod round;

@@ -94,3 +94,19 @@ test('the central office overview lists the block with its leader and documents'
   await page.waitForURL(/minutes\.html/);
   assert.ok((await page.locator('h1').innerText()).includes('BIÊN BẢN'));
 });
+
+test('the covenant prints for signing with a block per member', async () => {
+  const t = await token('thuky');
+  const page = await browser.newPage();
+  const res = await page.goto(`http://127.0.0.1:${port}/api/v1/blocks/${BLOCK}/covenant.html?access_token=${t}`);
+  assert.equal(res.status(), 200);
+  assert.ok((await page.locator('h1').innerText()).includes('GIAO ƯỚC THI ĐUA NĂM 2026'));
+  assert.equal(await page.locator('.sign').count(), 9);
+  const pdf = path.join(dir, 'covenant.pdf');
+  writeFileSync(pdf, await page.pdf({ format: 'A4', preferCSSPageSize: true }));
+  execFileSync('pdftoppm', ['-png', '-r', '70', pdf, path.join(dir, 'covenant')]);
+  const pages = readdirSync(dir).filter((f) => /^covenant-\d+\.png$/.test(f)).sort();
+  assert.ok(pages.length >= 2 && pages.length <= 6, `${pages.length} A4 pages`);
+  copyFileSync(path.join(dir, pages[0]), path.join(SHOTS, 'covenant-page-1.png'));
+  copyFileSync(path.join(dir, pages.at(-1)), path.join(SHOTS, 'covenant-page-last.png'));
+});

@@ -47,6 +47,10 @@ pub(crate) fn router<S: Store>(state: AppState<S>, static_dir: Option<PathBuf>) 
             "/blocks/{block_id}/minutes.html",
             get(report::minutes_html::<S>),
         )
+        .route(
+            "/blocks/{block_id}/covenant.html",
+            get(report::covenant_html::<S>),
+        )
         .route("/overview.html", get(overview::overview_html::<S>))
         .route("/overview.xlsx", get(overview::overview_xlsx::<S>))
         .route("/events", get(events::events::<S>))

@@ -124,6 +124,17 @@ pub fn spec() -> Value {
         {"name": "secretary", "in": "query", "schema": text}
     ]);
     minutes["responses"]["409"] = results_csv["responses"]["409"].clone();
+    let mut covenant = op(
+        "The block's covenant (latest version) as printed for signing",
+        true,
+        None,
+        (
+            "200",
+            json!({"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}),
+        ),
+    );
+    covenant["parameters"] = block_param();
+    covenant["responses"]["409"] = results_csv["responses"]["409"].clone();
     let filters = json!([
         {"name": "year", "in": "query", "schema": {"type": "string"}},
         {"name": "level", "in": "query", "schema": {"type": "string", "enum": ["", "central", "provincial", "local"]}},
@@ -171,6 +182,7 @@ pub fn spec() -> Value {
             "/blocks/{block_id}/results.csv": {"get": results_csv},
             "/blocks/{block_id}/results.xlsx": {"get": results_xlsx},
             "/blocks/{block_id}/minutes.html": {"get": minutes},
+            "/blocks/{block_id}/covenant.html": {"get": covenant},
             "/overview.html": {"get": overview_html},
             "/overview.xlsx": {"get": overview_xlsx},
             "/events": {"get": op("Server-sent events: `change` with {block_id, seq} when a readable block changed", true, None, ("200", json!({

@@ -232,3 +232,22 @@ fn hundredths_f64(h: i64) -> f64 {
         .parse()
         .unwrap_or_default()
 }
+
+/// The block's covenant (its latest version) as printed for signing, with each member's
+/// signature block.
+pub(crate) async fn covenant_html<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    path: Result<Path<Uuid>, PathRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Path(block) = path.map_err(|r| ApiError::Malformed(r.body_text()))?;
+    if !auth.principal.can_read(Some(block)) {
+        return Err(ApiError::Forbidden(
+            "the covenant is for the block's members",
+        ));
+    }
+    let records = live_records(&state, Some(&[block])).await?;
+    let html = shared::printout::latest_covenant_html(block, &records)
+        .map_err(|e| ApiError::NoResults(e.message_vi()))?;
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html))
+}
