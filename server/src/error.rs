@@ -54,8 +54,13 @@ pub enum ApiError {
     Conflict(&'static str),
     /// 409: the block has nothing to make the document from yet (no round, no covenant, or
     /// a covenant that does not score); the reason says which.
-    #[error("nothing to make the document from yet: {0}")]
-    NoResults(String),
+    #[error("nothing to make the document from yet: {en}")]
+    NoResults {
+        /// Why, in English.
+        en: String,
+        /// Why, in Vietnamese.
+        vi: String,
+    },
     /// 404: no such route.
     #[error("no such endpoint")]
     NotFound,
@@ -68,6 +73,16 @@ pub enum ApiError {
     /// 500: storage failed.
     #[error(transparent)]
     Internal(StoreError),
+}
+
+impl ApiError {
+    /// A document that cannot be made yet, with the domain's reason in both languages.
+    pub fn no_results(e: &shared::DomainError) -> ApiError {
+        ApiError::NoResults {
+            en: e.to_string(),
+            vi: e.message_vi(),
+        }
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -144,10 +159,10 @@ impl ApiError {
                 ErrorCode::Conflict,
                 format!("Đã tồn tại: {what}"),
             ),
-            ApiError::NoResults(reason) => (
+            ApiError::NoResults { vi, .. } => (
                 StatusCode::CONFLICT,
                 ErrorCode::Conflict,
-                format!("Khối chưa có dữ liệu để lập tài liệu này: {reason}"),
+                format!("Khối chưa có dữ liệu để lập tài liệu này: {vi}"),
             ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,

@@ -934,9 +934,14 @@ async fn a_block_without_rounds_has_no_results_yet() {
     let body: shared::protocol::ErrorBody = serde_json::from_str(&body).expect("an ErrorBody");
     assert!(
         body.message_vi
-            .starts_with("Khối chưa có dữ liệu để lập tài liệu này"),
+            .starts_with("Khối chưa có dữ liệu để lập tài liệu này: Khối chưa có vòng chấm nào"),
         "{}",
         body.message_vi
+    );
+    assert!(
+        body.message.ends_with("has no scoring round yet"),
+        "{}",
+        body.message
     );
 }
 

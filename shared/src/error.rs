@@ -24,6 +24,12 @@ pub enum DomainError {
         /// The id it named.
         id: Uuid,
     },
+    /// A document needs a scoring round and the block has none yet.
+    #[error("block {block} has no scoring round yet")]
+    NoRounds {
+        /// The block.
+        block: Uuid,
+    },
     /// A mutation names an entity of another kind than it works on.
     #[error("{id} is a {found}, not a {expected}")]
     WrongKind {
@@ -363,6 +369,7 @@ impl DomainError {
         match self {
             E::InvalidPoints { .. } => "invalid_points",
             E::UnknownEntity { .. } => "unknown_entity",
+            E::NoRounds { .. } => "no_rounds",
             E::Forbidden { .. } => "forbidden",
             E::ReadOnlyField { .. } => "read_only_field",
             E::InvalidField { .. } => "invalid_field",
@@ -436,6 +443,7 @@ impl DomainError {
             E::UnknownEntity { kind, id } => {
                 format!("Không tìm thấy {} có mã {id}", kind_vi(kind))
             }
+            E::NoRounds { .. } => "Khối chưa có vòng chấm nào".to_owned(),
             E::WrongKind {
                 id,
                 expected,

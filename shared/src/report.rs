@@ -131,14 +131,10 @@ impl Report {
         })?;
         // Every round of a year scores the same covenant; the latest round names it.
         rounds.sort_by_key(|r| r.id);
-        let covenant_id =
-            rounds
-                .last()
-                .map(|r| r.covenant_id)
-                .ok_or(DomainError::UnknownEntity {
-                    kind: "round",
-                    id: block_id,
-                })?;
+        let covenant_id = rounds
+            .last()
+            .map(|r| r.covenant_id)
+            .ok_or(DomainError::NoRounds { block: block_id })?;
         let doc = world.covenant_doc(covenant_id)?;
         let table = world.table(covenant_id)?;
         let (contents, _) = document_order(&doc.contents, &doc.criteria);

@@ -70,7 +70,7 @@ async fn report<S: Store>(
         ));
     }
     let records = live_records(state, Some(&[block])).await?;
-    Report::from_records(block, &records).map_err(|e| ApiError::NoResults(e.message_vi()))
+    Report::from_records(block, &records).map_err(|e| ApiError::no_results(&e))
 }
 
 /// The results table as CSV (UTF-8 with BOM, CRLF).
@@ -248,6 +248,6 @@ pub(crate) async fn covenant_html<S: Store>(
     }
     let records = live_records(&state, Some(&[block])).await?;
     let html = shared::printout::latest_covenant_html(block, &records)
-        .map_err(|e| ApiError::NoResults(e.message_vi()))?;
+        .map_err(|e| ApiError::no_results(&e))?;
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html))
 }
