@@ -13,12 +13,12 @@ use crate::covenant::{CovenantDoc, content_points, document_order};
 use crate::error::DomainError;
 use crate::model::{Block, CriterionKind, Record};
 use crate::report::esc;
-use crate::world::{Entry, World};
+use crate::world::World;
 
 /// The latest version of `block_id`'s covenant, printed, from the block's records and the
 /// units.
 pub fn latest_covenant_html(block_id: Uuid, records: &[Record]) -> Result<String, DomainError> {
-    let mut world = World::new();
+    let world = World::of_records(records);
     let mut names = HashMap::new();
     let mut block = None;
     let mut latest: Option<(u32, Uuid)> = None;
@@ -33,11 +33,6 @@ pub fn latest_covenant_html(block_id: Uuid, records: &[Record]) -> Result<String
             }
             _ => {}
         }
-        world.insert(Entry {
-            record: record.clone(),
-            clocks: Default::default(),
-            deleted: false,
-        });
     }
     let unknown = |kind| DomainError::UnknownEntity { kind, id: block_id };
     let block = block.ok_or(unknown("block"))?;

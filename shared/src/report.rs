@@ -19,7 +19,7 @@ use crate::model::{Ballot, Block, Record, Round};
 use crate::points::Points;
 use crate::rules::TieBreak;
 use crate::tally::{Tally, TallyInput, UnitResult, tally};
-use crate::world::{Entry, World};
+use crate::world::World;
 
 /// A block's results, with the names a document prints.
 #[derive(Clone, Debug)]
@@ -98,7 +98,7 @@ pub struct Meeting {
 impl Report {
     /// The results of `block_id` from its records (deleted ones excluded by the caller).
     pub fn from_records(block_id: Uuid, records: &[Record]) -> Result<Report, DomainError> {
-        let mut world = World::new();
+        let mut world = World::of_records(records);
         let mut names = HashMap::new();
         let mut rounds: Vec<Round> = Vec::new();
         let (mut sheets, mut cells, mut ballots) = (Vec::new(), Vec::new(), Vec::new());
@@ -119,11 +119,6 @@ impl Report {
                 }
                 _ => {}
             }
-            world.insert(Entry {
-                record: record.clone(),
-                clocks: Default::default(),
-                deleted: false,
-            });
         }
         let block = block.ok_or(DomainError::UnknownEntity {
             kind: "block",

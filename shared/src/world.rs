@@ -110,6 +110,20 @@ impl World {
         World::default()
     }
 
+    /// A world holding `records` as they are (no stamps, none deleted): what documents and
+    /// checks computed from a device's or a page's records start from.
+    pub fn of_records<'a>(records: impl IntoIterator<Item = &'a Record>) -> World {
+        let mut world = World::new();
+        for record in records {
+            world.insert(Entry {
+                record: record.clone(),
+                clocks: FieldClocks::default(),
+                deleted: false,
+            });
+        }
+        world
+    }
+
     /// Adds a stored record (loading).
     pub fn insert(&mut self, entry: Entry) {
         let id = entry.record.id();

@@ -22,8 +22,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::DomainError;
 use shared::access::Principal;
-use shared::mutation::{FieldClocks, Op};
-use shared::world::{Entry, World};
+use shared::mutation::Op;
+use shared::world::World;
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -135,15 +135,7 @@ pub struct Ctx {
 }
 
 fn world_of(s: &Snapshot) -> World {
-    let mut w = World::new();
-    for r in s.records.values() {
-        w.insert(Entry {
-            record: r.clone(),
-            clocks: FieldClocks::new(),
-            deleted: false,
-        });
-    }
-    w
+    World::of_records(s.records.values())
 }
 
 impl Ctx {

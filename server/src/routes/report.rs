@@ -57,18 +57,25 @@ pub(crate) async fn live_records<S: Store>(
     }
 }
 
+/// The block in the path, if the account may read it.
+fn readable_block(auth: &Auth, path: Result<Path<Uuid>, PathRejection>) -> Result<Uuid, ApiError> {
+    let Path(block) = path.map_err(|r| ApiError::Malformed(r.body_text()))?;
+    if auth.principal.can_read(Some(block)) {
+        Ok(block)
+    } else {
+        Err(ApiError::Forbidden(
+            "the block's documents are for its members",
+        ))
+    }
+}
+
 /// The block's report from its live records, for a reader of the block.
 async fn report<S: Store>(
     state: &AppState<S>,
     auth: &Auth,
     path: Result<Path<Uuid>, PathRejection>,
 ) -> Result<Report, ApiError> {
-    let Path(block) = path.map_err(|r| ApiError::Malformed(r.body_text()))?;
-    if !auth.principal.can_read(Some(block)) {
-        return Err(ApiError::Forbidden(
-            "the results are for the block's members",
-        ));
-    }
+    let block = readable_block(auth, path)?;
     let records = live_records(state, Some(&[block])).await?;
     Report::from_records(block, &records).map_err(|e| ApiError::no_results(&e))
 }
@@ -240,12 +247,7 @@ pub(crate) async fn covenant_html<S: Store>(
     auth: Auth,
     path: Result<Path<Uuid>, PathRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let Path(block) = path.map_err(|r| ApiError::Malformed(r.body_text()))?;
-    if !auth.principal.can_read(Some(block)) {
-        return Err(ApiError::Forbidden(
-            "the covenant is for the block's members",
-        ));
-    }
+    let block = readable_block(&auth, path)?;
     let records = live_records(&state, Some(&[block])).await?;
     let html = shared::printout::latest_covenant_html(block, &records)
         .map_err(|e| ApiError::no_results(&e))?;

@@ -12,7 +12,7 @@ use shared::access::{Grant, Principal, Role};
 use shared::model::{Covenant, Record};
 use shared::points::Points;
 use shared::protocol::{RequestError, decode_request};
-use shared::world::{Entry, World};
+use shared::world::World;
 use shared::{demo, transfer};
 use uuid::Uuid;
 
@@ -96,27 +96,9 @@ fn ids() -> impl FnMut() -> Uuid {
 fn conference() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let conf = shared::casebook::central_block_conference();
-        let mut records = demo::records();
-        records.extend(conf.rounds.into_iter().map(Record::Round));
-        records.extend(conf.sheets.into_iter().map(Record::ScoreSheet));
-        records.extend(conf.cells.into_iter().map(Record::ScoreCell));
-        let mut world = World::new();
-        for record in records {
-            world.insert(Entry {
-                record,
-                clocks: Default::default(),
-                deleted: false,
-            });
-        }
-        for (ballot, papers) in conf.ballots {
-            let id = ballot.id;
-            world.insert(Entry {
-                record: Record::Ballot(ballot),
-                clocks: Default::default(),
-                deleted: false,
-            });
-            world.insert_papers(id, papers);
+        let mut world = World::of_records(&shared::casebook::central_block_records());
+        for (ballot, papers) in shared::casebook::central_block_conference().ballots {
+            world.insert_papers(ballot.id, papers);
         }
         world
     })
