@@ -8,4 +8,5 @@ pub mod db;
 pub mod i18n;
 pub mod ids;
 pub mod json;
+pub mod seal;
 pub mod sync;

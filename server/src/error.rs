@@ -61,6 +61,11 @@ pub enum ApiError {
         /// Why, in Vietnamese.
         vi: String,
     },
+    /// 400: a changes file whose seal does not match any token of the device it names.
+    #[error(
+        "the changes file was altered after export, or was not exported by device {0}; nothing was imported"
+    )]
+    Tampered(uuid::Uuid),
     /// 404: no such route.
     #[error("no such endpoint")]
     NotFound,
@@ -163,6 +168,11 @@ impl ApiError {
                 StatusCode::CONFLICT,
                 ErrorCode::Conflict,
                 format!("Khối chưa có dữ liệu để lập tài liệu này: {vi}"),
+            ),
+            ApiError::Tampered(_) => (
+                StatusCode::BAD_REQUEST,
+                ErrorCode::Tampered,
+                "Tệp thay đổi đã bị sửa sau khi xuất, hoặc không do thiết bị ghi trong tệp xuất ra; không nhập thay đổi nào".into(),
             ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,

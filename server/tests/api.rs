@@ -613,7 +613,7 @@ async fn every_documented_operation_exists() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(served, spec);
     let paths = spec["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 17);
+    assert_eq!(paths.len(), 21);
     for (path, ops) in paths {
         for (method, _) in ops.as_object().expect("ops") {
             let uri = format!(
@@ -917,8 +917,37 @@ async fn results_and_minutes_are_for_the_blocks_readers() {
         "a block per member"
     );
 
-    let (status, _, body) = get_text(&app, "outsider", &format!("{base}/results.csv")).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // The projector screen: progress of the locked rounds, no ranking before publication.
+    let (status, kind, html) = get_text(&app, "member", &format!("{base}/board.html")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(kind.starts_with("text/html"));
+    assert!(html.contains("72/72 phiếu đã nộp") && html.contains("khi thư ký công bố"));
+    assert!(html.contains("new EventSource"), "it listens for changes");
+
+    // The documents page: the projector, the minutes' form, the downloads, the import page.
+    let (status, _, html) = get_text(&app, "member", &format!("{base}/documents.html")).await;
+    assert_eq!(status, StatusCode::OK);
+    for link in [
+        "board.html",
+        "action=\"minutes.html\"",
+        "name=\"chair\"",
+        "results.xlsx",
+        "../../import.html",
+    ] {
+        assert!(html.contains(link), "{link}");
+    }
+    let (status, _, html) = get_text(&app, "outsider", "/api/v1/import.html").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "any signed-in account may carry a file in"
+    );
+    assert!(html.contains("type=\"file\""));
+
+    for doc in ["results.csv", "board.html", "documents.html"] {
+        let (status, _, body) = get_text(&app, "outsider", &format!("{base}/{doc}")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{doc}: {body}");
+    }
     let long = "x".repeat(201);
     let (status, _, body) =
         get_text(&app, "member", &format!("{base}/minutes.html?place={long}")).await;
@@ -1018,4 +1047,161 @@ async fn the_central_office_overview_filters_and_exports() {
     assert_eq!(blocks.get((1, 8)), Some(&Data::Float(107.0)));
     let units = book.worksheet_range("Kết quả các đơn vị").expect("units");
     assert_eq!(units.height(), 10, "a header and nine units");
+}
+
+/// A changes file of `mutations` from device 9, sealed with `token`'s hash as the app does.
+fn changes_file(token: &str, mutations: Vec<Value>) -> shared::changes_file::ChangesFile {
+    use hmac::{Hmac, Mac};
+    let mutations = mutations
+        .into_iter()
+        .map(|m| serde_json::from_value(m).expect("a mutation"))
+        .collect();
+    let mut file =
+        shared::changes_file::ChangesFile::new(Uuid::from_u128(9), 1_700_000_000_000, mutations);
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(auth::hash_secret(token).as_bytes()).expect("a key");
+    mac.update(&file.sealed_bytes());
+    file.mac = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    file
+}
+
+#[tokio::test]
+async fn a_changes_file_imports_once_and_an_altered_one_is_refused() {
+    let f = fixture(Limits::default()).await;
+    // A carrier with a token of its own on another device.
+    let carrier = add_token(&f.store, "carrier", None, true, i64::MAX / 2).await;
+    let before = title_and_seq(&f.store, first_criterion()).await;
+    let file = changes_file(
+        SECRETARY_TOKEN,
+        vec![
+            rename(
+                Uuid::from_u128(0xf1),
+                first_criterion(),
+                "Sửa khi mất mạng",
+                10,
+            ),
+            rename(
+                Uuid::from_u128(0xf2),
+                demo::id(1001),
+                "Tiêu chí thứ hai",
+                11,
+            ),
+        ],
+    );
+
+    // Altered after export: a title changed, the seal kept. Refused whole.
+    let mut altered = serde_json::to_value(&file).expect("json");
+    altered["mutations"][0]["op"]["fields"]["title"] = json!("Sửa lén");
+    for body in [altered.to_string(), {
+        // Sealed with a key that is not a token of device 9.
+        changes_file(
+            "another-device-token",
+            vec![rename(Uuid::from_u128(0xf3), first_criterion(), "x", 12)],
+        )
+        .pipe_json()
+    }] {
+        let (status, res) = send(&f.app, post_as("carrier", "/api/v1/changes-file", body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+        assert_eq!(res["code"], "tampered");
+        assert!(
+            res["message_vi"]
+                .as_str()
+                .expect("vi")
+                .contains("đã bị sửa")
+        );
+    }
+    assert_eq!(
+        title_and_seq(&f.store, first_criterion()).await,
+        before,
+        "nothing applied"
+    );
+
+    // Not a changes file at all, or another version.
+    for body in ["{}".to_owned(), "[1,2]".to_owned(), {
+        let mut v = serde_json::to_value(&file).expect("json");
+        v["version"] = json!(2);
+        v.to_string()
+    }] {
+        let (status, res) = send(&f.app, post_as("carrier", "/api/v1/changes-file", body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+        assert_eq!(res["code"], "malformed_request");
+    }
+    let (status, _) = send(
+        &f.app,
+        post_as("nobody", "/api/v1/changes-file", file.pipe_json()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // The real file: applied as the secretary's device, then a second import changes nothing.
+    let (status, res) = send(
+        &f.app,
+        post_as("carrier", "/api/v1/changes-file", file.pipe_json()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(
+        (res["applied"].clone(), res["duplicate"].clone()),
+        (json!(2), json!(0))
+    );
+    let (title, seq) = title_and_seq(&f.store, first_criterion()).await;
+    assert_eq!(title, "Sửa khi mất mạng");
+    let (status, res) = send(
+        &f.app,
+        post_as("carrier", "/api/v1/changes-file", file.pipe_json()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(
+        (res["applied"].clone(), res["duplicate"].clone()),
+        (json!(0), json!(2))
+    );
+    assert_eq!(
+        title_and_seq(&f.store, first_criterion()).await.1,
+        seq,
+        "nothing re-applied"
+    );
+    // The device's own later sync of the same outbox answers duplicate too.
+    let (status, res) = send(
+        &f.app,
+        post_json(sync_body(
+            0,
+            vec![rename(
+                Uuid::from_u128(0xf1),
+                first_criterion(),
+                "Sửa khi mất mạng",
+                10,
+            )],
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(res["outcomes"][0]["status"], "duplicate");
+    // The audit log names the device's account, not the carrier.
+    let audit = f.store.audit(demo::BLOCK_ID, 0, 100).await.expect("audit");
+    let row = audit
+        .iter()
+        .find(|r| r.mutation_id == Uuid::from_u128(0xf1).to_string())
+        .expect("the imported change is in the audit log");
+    assert_eq!(row.device_id, Uuid::from_u128(9).to_string());
+    assert!(
+        row.account_id
+            .as_ref()
+            .is_some_and(|a| *a != carrier.to_string())
+    );
+}
+
+trait PipeJson {
+    fn pipe_json(&self) -> String;
+}
+
+impl PipeJson for shared::changes_file::ChangesFile {
+    fn pipe_json(&self) -> String {
+        serde_json::to_string(self).expect("json")
+    }
 }

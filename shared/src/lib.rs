@@ -6,10 +6,13 @@
 pub mod access;
 pub mod aggregate;
 pub mod ballot;
+pub mod board;
 pub mod casebook;
+pub mod changes_file;
 pub mod collation;
 pub mod covenant;
 pub mod demo;
+pub mod documents;
 pub mod error;
 pub mod hlc;
 pub mod idmap;

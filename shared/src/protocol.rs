@@ -312,6 +312,9 @@ pub enum ErrorCode {
     Internal,
     /// The server is starting or stopping; retry later.
     Unavailable,
+    /// A changes file altered after export, or not sealed by the device it names (do not
+    /// retry; export it again from the device).
+    Tampered,
 }
 
 impl ErrorCode {

@@ -436,7 +436,7 @@ fn vi(p: Option<Points>) -> String {
     p.map(Points::to_vi_string).unwrap_or_default()
 }
 
-fn decided_by(steps: &[TieBreak]) -> String {
+pub(crate) fn decided_by(steps: &[TieBreak]) -> String {
     steps
         .iter()
         .map(|t| match t {
@@ -449,7 +449,7 @@ fn decided_by(steps: &[TieBreak]) -> String {
         .join("; ")
 }
 
-fn purpose_vi(p: &BallotPurpose) -> String {
+pub(crate) fn purpose_vi(p: &BallotPurpose) -> String {
     match p {
         BallotPurpose::ElectHead => "suy tôn Khối trưởng".to_owned(),
         BallotPurpose::ElectDeputy => "suy tôn Khối phó".to_owned(),
@@ -458,7 +458,7 @@ fn purpose_vi(p: &BallotPurpose) -> String {
     }
 }
 
-fn notes(r: &UnitResult) -> String {
+pub(crate) fn notes(r: &UnitResult) -> String {
     let mut n = Vec::new();
     if r.disqualified {
         n.push("vi phạm điều kiện loại trừ");

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::error::DomainError;
 use crate::lot::Lot;
+use crate::model::{Block, Round};
 use crate::tagged;
 
 /// A round's stage.
@@ -222,6 +223,30 @@ mod u64_string {
         String::deserialize(d)?
             .parse()
             .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The units `scorer` scores in `round`, in the block's member order.
+pub fn subjects_of(block: &Block, round: &Round, scorer: Uuid) -> Vec<Uuid> {
+    block
+        .members
+        .iter()
+        .copied()
+        .filter(|&subject| match round.stage {
+            Stage::SelfScoring => subject == scorer,
+            Stage::CrossScoring => subject != scorer && round.assignment.allows(scorer, subject),
+            Stage::Verification | Stage::Agreed => block.head == Some(scorer),
+        })
+        .collect()
+}
+
+/// How many sheets a round expects in all.
+pub fn expected_sheets(block: &Block, round: &Round) -> usize {
+    let n = block.members.len();
+    match (round.stage, &round.assignment) {
+        (Stage::SelfScoring, _) | (Stage::Verification | Stage::Agreed, _) => n,
+        (Stage::CrossScoring, Assignment::AllScoreAll) => n * n.saturating_sub(1),
+        (Stage::CrossScoring, Assignment::PairsByLot { pairs, .. }) => pairs.len(),
     }
 }
 

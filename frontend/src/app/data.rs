@@ -1,7 +1,7 @@
 //! Lookups over the snapshot that several screens need.
 
 use shared::model::{Block, Covenant, Round, ScoreCell, ScoreSheet, Signature, Unit};
-use shared::round::{Assignment, Stage};
+pub use shared::round::{expected_sheets, subjects_of};
 use shared::{Record, collation};
 use uuid::Uuid;
 
@@ -124,28 +124,4 @@ pub fn cells(s: &Snapshot, sheet: Uuid) -> Vec<ScoreCell> {
             _ => None,
         })
         .collect()
-}
-
-/// The units `scorer` scores in `round`, in the block's member order.
-pub fn subjects_of(block: &Block, round: &Round, scorer: Uuid) -> Vec<Uuid> {
-    block
-        .members
-        .iter()
-        .copied()
-        .filter(|&subject| match round.stage {
-            Stage::SelfScoring => subject == scorer,
-            Stage::CrossScoring => subject != scorer && round.assignment.allows(scorer, subject),
-            Stage::Verification | Stage::Agreed => block.head == Some(scorer),
-        })
-        .collect()
-}
-
-/// How many sheets a round expects in all.
-pub fn expected_sheets(block: &Block, round: &Round) -> usize {
-    let n = block.members.len();
-    match (round.stage, &round.assignment) {
-        (Stage::SelfScoring, _) | (Stage::Verification | Stage::Agreed, _) => n,
-        (Stage::CrossScoring, Assignment::AllScoreAll) => n * n.saturating_sub(1),
-        (Stage::CrossScoring, Assignment::PairsByLot { pairs, .. }) => pairs.len(),
-    }
 }

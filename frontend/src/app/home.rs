@@ -5,8 +5,10 @@ use leptos::prelude::*;
 use shared::model::{Block, BlockKind, CovenantStatus, Record, Round};
 use shared::mutation::Op;
 use shared::round::{Assignment, RoundState, Stage};
+use shared::rules::CrossScoring;
 use uuid::Uuid;
 
+use super::ballots::Ballots;
 use super::format::{covenant_status, round_state, stage};
 use super::ui::text_button;
 use super::{Ctx, Route, data, label, tr};
@@ -61,7 +63,7 @@ pub fn BlockHome(
 ) -> impl IntoView {
     let ctx = Ctx::get();
     let error = RwSignal::new(None::<String>);
-    move || {
+    let home = move || {
         ctx.snap.with(|s| {
             let Some(s) = s.as_ref() else {
                 return ().into_any();
@@ -71,7 +73,9 @@ pub fn BlockHome(
             };
             block_view(ctx, s, &b, error).into_any()
         })
-    }
+    };
+    // Outside the snapshot's closure: a sync landing keeps a paper's ticks.
+    view! { {home} <Ballots block=block /> }
 }
 
 fn block_view(
@@ -133,17 +137,32 @@ fn block_view(
                     .any(|r| r.stage == *st && r.covenant_id == covenant_id)
             })
             .collect();
+        let cross_rule = b.rules.cross_scoring;
         missing
             .into_iter()
             .map(|st| {
+                let members_ids = b.members.clone();
+                let rule = cross_rule;
                 let open = move |_| {
+                    // Pairs by lot when the block's rules say so, with a fresh random seed
+                    // that the round records and shows, so anyone can redo the draw.
+                    let assignment = match (st, rule) {
+                        (Stage::CrossScoring, CrossScoring::PairsByLot { per_unit }) => {
+                            let seed = ids::new_v7().as_u128() as u64;
+                            match Assignment::draw(&members_ids, per_unit, seed) {
+                                Ok(a) => a,
+                                Err(e) => return error.set(Some(ctx.domain_message(&e))),
+                            }
+                        }
+                        _ => Assignment::AllScoreAll,
+                    };
                     let r = Round {
                         id: ids::new_v7(),
                         block_id,
                         covenant_id,
                         stage: st,
                         state: RoundState::Open,
-                        assignment: Assignment::AllScoreAll,
+                        assignment,
                     };
                     ctx.run(
                         vec![Op::Create {
@@ -159,6 +178,17 @@ fn block_view(
                 }
             })
             .collect_view()
+    });
+
+    // The documents are server pages (they need the network; the app does not), opened in
+    // a new tab: a page of links there costs the app's shell nothing.
+    let documents = s.meta.as_ref().and_then(|m| m.token.clone()).map(|t| {
+        view! {
+            <a class="button secondary" target="_blank" data-testid="documents"
+                href=format!("/api/v1/blocks/{block_id}/documents.html?access_token={t}")>
+                {tr("Tài liệu, trình chiếu", "Documents, projector")}
+            </a>
+        }
     });
 
     let round_rows = rounds
@@ -192,6 +222,7 @@ fn block_view(
             <ul class="rounds">{round_rows}</ul>
             <div class="actions">{open_buttons}</div>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {documents}
         </section>
     }
 }
@@ -243,6 +274,17 @@ fn round_row(
         RoundState::Published => ().into_any(),
     });
     let can_score = mine.is_some_and(|u| !data::subjects_of(b, r, u).is_empty());
+    let draw = match &r.assignment {
+        Assignment::PairsByLot { seed, per_unit, .. } => Some(format!(
+            "{} {per_unit} · {} {seed}",
+            ctx.t(
+                "Bốc thăm: mỗi đơn vị chấm",
+                "Drawn by lot: each unit scores"
+            ),
+            ctx.t("hạt giống", "seed")
+        )),
+        Assignment::AllScoreAll => None,
+    };
     view! {
         <li class="round" data-testid=format!("round-{}", st.as_str())>
             <div class="round-head">
@@ -250,6 +292,7 @@ fn round_row(
                 <span class="badge" data-testid="round-state">{label(move || round_state(state, ctx.lang.get()))}</span>
                 <span data-testid="round-progress">{submitted} "/" {expected} " " {tr("phiếu đã nộp", "sheets submitted")}</span>
             </div>
+            {draw.map(|d| view! { <p class="muted" data-testid="draw-seed">{d}</p> })}
             <ul class="chips" aria-label=tr("Đơn vị đã nộp phiếu", "Units that submitted")>{chips}</ul>
             <div class="actions">
                 <a class="button" href=Route::Round { block: block_id, round: round_id, subject: None }.hash() data-testid="open-round">

@@ -6,6 +6,8 @@
 //! Screens are chosen by the URL's hash (`#/b/<block>`, `…/covenant`, `…/round/<round>`),
 //! so a reload, even offline, lands where the user was.
 
+mod ballots;
+mod carry;
 mod covenant;
 mod data;
 mod format;

@@ -259,6 +259,18 @@ fn SheetEditor(
             .with(|s| s.as_ref().and_then(|s| data::round(s, round_id)))
             .is_some_and(|r| r.state == RoundState::Open)
     });
+    // After the lock, the secretary corrects a cell with a written reason (audited).
+    let correctable = Memo::new(move |_| {
+        ctx.snap.with(|s| {
+            s.as_ref().is_some_and(|s| {
+                data::round(s, round_id).is_some_and(|r| r.state == RoundState::Locked)
+                    && s.meta
+                        .as_ref()
+                        .and_then(|m| m.principal.as_ref())
+                        .is_some_and(|p| p.manages(block_id))
+            })
+        })
+    });
     let cells = Memo::new(move |_| {
         let Some(sh) = sheet.get() else {
             return BTreeMap::new();
@@ -382,7 +394,7 @@ fn SheetEditor(
                     let leaf = table.leaf(c.id).ok();
                     match leaf {
                         Some(leaf) => view! {
-                            <CellRow criterion=c.clone() leaf=leaf step=step cells=cells writable=writable set_value=set_value.clone() />
+                            <CellRow criterion=c.clone() leaf=leaf step=step cells=cells writable=writable correctable=correctable set_value=set_value.clone() />
                         }
                         .into_any(),
                         None => {
@@ -490,6 +502,7 @@ fn CellRow(
     step: Points,
     cells: Memo<BTreeMap<Uuid, ScoreCell>>,
     writable: Memo<bool>,
+    correctable: Memo<bool>,
     set_value: SetValue,
 ) -> impl IntoView {
     let ctx = Ctx::get();
@@ -592,6 +605,45 @@ fn CellRow(
         };
         ctx.run(vec![Op::set(c.id, "note", serde_json::json!(text))], error);
     };
+    let correct = move || {
+        let (Some(c), Some(w)) = (cell.get_untracked(), web_sys::window()) else {
+            return;
+        };
+        let asked = w.prompt_with_message_and_default(
+            ctx.t("Giá trị đính chính:", "Corrected value:"),
+            &value_text(Some(c.value), ctx),
+        );
+        let Ok(Some(text)) = asked else { return };
+        let value = match leaf.kind {
+            CriterionKind::Deduction => text.trim().parse::<u32>().ok().map(CellValue::Count),
+            CriterionKind::Disqualifier => Some(CellValue::Flag(text.trim() == "1")),
+            _ => parse_points(&text).map(CellValue::Points),
+        };
+        let Some(value) = value else {
+            return error.set(Some(
+                ctx.t("Không phải là số hợp lệ", "Not a valid number")
+                    .into(),
+            ));
+        };
+        let reason = w.prompt_with_message(ctx.t(
+            "Lý do đính chính (bắt buộc, ghi vào nhật ký):",
+            "Reason for the correction (required, kept in the audit log):",
+        ));
+        match reason {
+            Ok(Some(reason)) if !reason.trim().is_empty() => ctx.run(
+                vec![Op::Correct {
+                    cell_id: c.id,
+                    value,
+                    reason: reason.trim().to_owned(),
+                }],
+                error,
+            ),
+            _ => error.set(Some(
+                ctx.t("Cần ghi lý do đính chính.", "A correction needs a reason.")
+                    .into(),
+            )),
+        }
+    };
     let field_id = format!("cell-{id}");
     let note_id = format!("note-{id}");
     let code = criterion.code.clone();
@@ -639,6 +691,7 @@ fn CellRow(
             </div>
             <div class="crit-input">
                 {input_area}
+                {move || (correctable.get() && cell.get().is_some()).then(|| button("secondary", Some("correct"), tr("Đính chính…", "Correct…"), None, None, correct))}
                 <label class="sr-only" for=note_id.clone()>{tr("Ghi chú", "Note")}</label>
                 <input id=note_id node_ref=note_input type="text" class="note" data-testid="note-input"
                     placeholder=move || { if cell.get().is_some() { ctx.t("Ghi chú, minh chứng…", "Note, evidence…") } else { ctx.t("Chấm điểm trước khi ghi chú", "Score first, then add a note") } }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::carry::Carry;
 use super::format::date_time;
 use super::ui::text_button;
 use super::{Ctx, text, tr};
@@ -62,6 +63,7 @@ pub fn SyncBar() -> impl IntoView {
                 </button>
             })}
             {text_button("", None, tr("Đồng bộ ngay", "Sync now"), move || ctx.sync_now())}
+            <Carry />
         </section>
         {move || (show_rejected.get() && rejected.get() >= 1).then(|| view! { <Rejected /> })}
     }

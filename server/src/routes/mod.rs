@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod changes;
 mod events;
 mod health;
 pub(crate) mod openapi;
@@ -28,6 +29,7 @@ pub(crate) fn router<S: Store>(state: AppState<S>, static_dir: Option<PathBuf>) 
     let api = Router::new()
         .route("/health", get(health::health::<S>))
         .route("/sync", post(sync::sync::<S>))
+        .route("/changes-file", post(changes::import::<S>))
         .route("/auth/login", post(auth::login::<S>))
         .route("/auth/join", post(auth::join::<S>))
         .route("/auth/logout", post(auth::logout::<S>))
@@ -51,6 +53,15 @@ pub(crate) fn router<S: Store>(state: AppState<S>, static_dir: Option<PathBuf>) 
             "/blocks/{block_id}/covenant.html",
             get(report::covenant_html::<S>),
         )
+        .route(
+            "/blocks/{block_id}/board.html",
+            get(report::board_html::<S>),
+        )
+        .route(
+            "/blocks/{block_id}/documents.html",
+            get(report::documents_html::<S>),
+        )
+        .route("/import.html", get(report::import_html))
         .route("/overview.html", get(overview::overview_html::<S>))
         .route("/overview.xlsx", get(overview::overview_xlsx::<S>))
         .route("/events", get(events::events::<S>))

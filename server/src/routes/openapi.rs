@@ -135,6 +135,36 @@ pub fn spec() -> Value {
     );
     covenant["parameters"] = block_param();
     covenant["responses"]["409"] = results_csv["responses"]["409"].clone();
+    let changes_schema = json!({"type": "object", "additionalProperties": false, "required": ["format", "version", "device_id", "created_ms", "mutations"],
+        "properties": {"format": {"const": "thidua-changes"}, "version": {"const": 1}, "device_id": uuid,
+            "created_ms": {"type": "integer", "minimum": 0}, "mutations": {"type": "array", "items": {"$ref": "#/components/schemas/Mutation"}},
+            "mac": {"type": "string"}}});
+    let mut changes_file = op(
+        "Imports a changes file exported by a device without network; applies it as that device, once",
+        true,
+        Some("ChangesFile"),
+        (
+            "200",
+            json!({"description": "What the import did", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["device_id", "applied", "duplicate", "rejected", "outcomes"],
+                "properties": {"device_id": uuid, "applied": {"type": "integer"}, "duplicate": {"type": "integer"},
+                    "rejected": {"type": "integer"}, "outcomes": {"type": "array", "items": {"$ref": "#/components/schemas/Outcome"}}}
+            }}}}),
+        ),
+    );
+    changes_file["responses"]["400"]["description"] = json!(
+        "Malformed, or `tampered`: altered after export or not sealed by the device it names"
+    );
+    let mut board = op(
+        "The projector screen and results view: sheets submitted per round, the ranking once published, ballots' turnout and counts; updates itself from the live events",
+        true,
+        None,
+        (
+            "200",
+            json!({"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}),
+        ),
+    );
+    board["parameters"] = block_param();
     let filters = json!([
         {"name": "year", "in": "query", "schema": {"type": "string"}},
         {"name": "level", "in": "query", "schema": {"type": "string", "enum": ["", "central", "provincial", "local"]}},
@@ -160,7 +190,7 @@ pub fn spec() -> Value {
         ),
     );
     overview_xlsx["parameters"] = filters;
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "ThiĐua API",
@@ -183,6 +213,7 @@ pub fn spec() -> Value {
             "/blocks/{block_id}/results.xlsx": {"get": results_xlsx},
             "/blocks/{block_id}/minutes.html": {"get": minutes},
             "/blocks/{block_id}/covenant.html": {"get": covenant},
+            "/blocks/{block_id}/board.html": {"get": board},
             "/overview.html": {"get": overview_html},
             "/overview.xlsx": {"get": overview_xlsx},
             "/events": {"get": op("Server-sent events: `change` with {block_id, seq} when a readable block changed", true, None, ("200", json!({
@@ -240,9 +271,30 @@ pub fn spec() -> Value {
                     "properties": {"status": {"type": "string"}, "protocol": {"$ref": "#/components/schemas/ProtocolVersion"}, "version": {"type": "string"}}},
                 "ErrorBody": {"type": "object", "required": ["code", "message", "message_vi"],
                     "properties": {"code": {"enum": ["malformed_request", "unsupported_media_type", "unsupported_protocol", "payload_too_large",
-                        "batch_too_large", "unauthorized", "forbidden", "invalid_code", "conflict", "not_found", "internal", "unavailable"]},
+                        "batch_too_large", "unauthorized", "forbidden", "invalid_code", "conflict", "not_found", "internal", "unavailable", "tampered"]},
                         "message": {"type": "string"}, "message_vi": {"type": "string"}}}
             }
         }
-    })
+    });
+    // Added apart: one more literal in the macro above passes its recursion limit.
+    doc["paths"]["/changes-file"] = json!({"post": changes_file});
+    let html = |summary: &str| {
+        op(
+            summary,
+            true,
+            None,
+            (
+                "200",
+                json!({"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}),
+            ),
+        )
+    };
+    let mut documents = html(
+        "The block's documents: projector, minutes (with the meeting's details), covenant, workbook, CSV",
+    );
+    documents["parameters"] = block_param();
+    doc["paths"]["/blocks/{block_id}/documents.html"] = json!({"get": documents});
+    doc["paths"]["/import.html"] = json!({"get": html("A page that imports a changes file")});
+    doc["components"]["schemas"]["ChangesFile"] = changes_schema;
+    doc
 }

@@ -1,4 +1,4 @@
-//! `GET /api/v1/blocks/{id}/results.csv`, `/results.xlsx` and `/minutes.html`: the block's
+//! `GET /api/v1/blocks/{id}/results.csv`, `/results.xlsx`, `/minutes.html` and `/board.html`: the block's
 //! results table, a workbook of its results, sheets and ballots, and the minutes of its review
 //! meeting (`shared::report`), computed from the stored records for anyone who may read the
 //! block. The minutes take the meeting's place, date, chair and
@@ -252,4 +252,46 @@ pub(crate) async fn covenant_html<S: Store>(
     let html = shared::printout::latest_covenant_html(block, &records)
         .map_err(|e| ApiError::no_results(&e))?;
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html))
+}
+
+/// The projector screen and results view (`shared::board`), for anyone who may read the
+/// block; the page refreshes itself from the live events.
+pub(crate) async fn board_html<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    path: Result<Path<Uuid>, PathRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let block = readable_block(&auth, path)?;
+    let records = live_records(&state, Some(&[block])).await?;
+    let html = shared::board::board_html(block, &records).ok_or(ApiError::NotFound)?;
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html))
+}
+
+/// The block's documents page (`shared::documents`), for anyone who may read the block.
+pub(crate) async fn documents_html<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    path: Result<Path<Uuid>, PathRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let block = readable_block(&auth, path)?;
+    let records = live_records(&state, Some(&[block])).await?;
+    let block = records
+        .iter()
+        .find_map(|r| match r {
+            Record::Block(b) if b.id == block => Some(b),
+            _ => None,
+        })
+        .ok_or(ApiError::NotFound)?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        shared::documents::documents_html(block),
+    ))
+}
+
+/// The page that imports a changes file, for any signed-in account.
+pub(crate) async fn import_html(_auth: Auth) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        shared::documents::import_html(),
+    )
 }

@@ -141,6 +141,23 @@ macro_rules! accounts {
             .transpose()
         }
 
+        async fn device_tokens(&self, device_id: Uuid) -> Result<Vec<(String, Uuid)>, StoreError> {
+            let rows = sqlx::query(
+                "SELECT token_hash, account_id FROM tokens WHERE device_id = $1 ORDER BY created_ms DESC",
+            )
+            .bind(device_id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get::<String, _>(0)?,
+                        $crate::store::parse_id(&r.try_get::<String, _>(1)?)?,
+                    ))
+                })
+                .collect()
+        }
+
         async fn touch_token(
             &self,
             token_hash: &str,

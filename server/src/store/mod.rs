@@ -279,6 +279,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         token_hash: &str,
     ) -> impl Future<Output = Result<Option<TokenRow>, StoreError>> + Send;
 
+    /// Every token issued to a device, revoked or expired ones too, as (hash, account): a
+    /// changes file exported before a sign-out is still the device's.
+    fn device_tokens(
+        &self,
+        device_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<(String, Uuid)>, StoreError>> + Send;
+
     /// Records a token's use and extends its expiry.
     fn touch_token(
         &self,

@@ -1,0 +1,101 @@
+//! `POST /api/v1/changes-file`: imports a changes file (`shared::changes_file`) carried from
+//! a device that had no network. Any signed-in account may carry one in; the mutations apply
+//! as the device and account that sealed it, under that account's rights, in batches through
+//! the same store path as a sync, so a second import answers `duplicate` for every one.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+use shared::changes_file::ChangesFile;
+use shared::protocol::{Outcome, OutcomeStatus};
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::{AppState, Store};
+
+/// What an import did.
+#[derive(Debug, Serialize)]
+pub(crate) struct ImportReply {
+    /// The device whose changes these were.
+    device_id: uuid::Uuid,
+    /// Mutations applied now.
+    applied: usize,
+    /// Mutations the server already had.
+    duplicate: usize,
+    /// Mutations refused by the rules (each outcome says why).
+    rejected: usize,
+    /// One outcome per mutation, in the file's order.
+    outcomes: Vec<Outcome>,
+}
+
+/// Whether `mac_hex` seals `bytes` under `key`, compared in constant time.
+pub(crate) fn seal_matches(key: &str, bytes: &[u8], mac_hex: &str) -> bool {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key.as_bytes()) else {
+        return false;
+    };
+    mac.update(bytes);
+    let Some(given) = unhex(mac_hex) else {
+        return false;
+    };
+    mac.verify_slice(&given).is_ok()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The import.
+pub(crate) async fn import<S: Store>(
+    State(state): State<AppState<S>>,
+    _carrier: Auth,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ImportReply>, ApiError> {
+    let body = body.map_err(|r| {
+        if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge {
+                limit: state.limits.max_body_bytes,
+            }
+        } else {
+            ApiError::Malformed(r.body_text())
+        }
+    })?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::Malformed("a changes file is UTF-8 JSON".into()))?;
+    let file = ChangesFile::decode(text).map_err(|e| ApiError::Malformed(e.to_string()))?;
+    let sealed = file.sealed_bytes();
+    let mut signer = None;
+    for (hash, account) in state.store.device_tokens(file.device_id).await? {
+        if seal_matches(&hash, &sealed, &file.mac) {
+            signer = Some(account);
+            break;
+        }
+    }
+    let account = signer.ok_or(ApiError::Tampered(file.device_id))?;
+    let principal = state.store.principal(account).await?;
+    let mut outcomes = Vec::with_capacity(file.mutations.len());
+    for batch in file.mutations.chunks(state.limits.max_batch.max(1)) {
+        outcomes.extend(state.store.push(&principal, file.device_id, batch).await?);
+    }
+    let count = |f: fn(&OutcomeStatus) -> bool| outcomes.iter().filter(|o| f(&o.status)).count();
+    let applied = count(|s| matches!(s, OutcomeStatus::Applied { .. }));
+    if applied > 0 {
+        let _ = state.events.send(());
+    }
+    Ok(Json(ImportReply {
+        device_id: file.device_id,
+        applied,
+        duplicate: count(|s| matches!(s, OutcomeStatus::Duplicate)),
+        rejected: count(|s| matches!(s, OutcomeStatus::Rejected { .. })),
+        outcomes,
+    }))
+}

@@ -1,0 +1,153 @@
+// Moving changes without a network: a delegate scores offline, exports the unsynced changes
+// to a file (a real download), and the secretary imports it on the server's import page,
+// reached from the block's documents. Importing twice changes
+// nothing; a copy altered after export is refused with a clear error and changes nothing; and
+// when the delegate's tablet reconnects its own outbox answers duplicate, nothing doubled.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  TABLET, PASSWORD, assertText, freePort, launch, pullAll, shot, signIn, startServer, stopServer,
+  tempDir,
+} from './helpers.mjs';
+
+const BLOCK = '01900000-0000-7000-8000-000000000064';
+const COVENANT = '01900000-0000-7000-8000-0000000000c8';
+const ROUND = '01900000-0000-7000-8000-00000000ca01';
+const DEVICE = '01900000-0000-7000-8000-00000000ca11';
+
+const dataDir = tempDir();
+let server;
+let browser;
+
+after(async () => {
+  if (browser) await browser.close();
+  await stopServer(server);
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function openSelfRound(port) {
+  const login = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'thuky', password: PASSWORD, device_id: DEVICE }),
+  });
+  const { token } = await login.json();
+  const hlc = (counter) => ({ ms: Date.now(), counter, node: DEVICE });
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/sync`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({
+      protocol: { major: 2, minor: 0 },
+      device_id: DEVICE,
+      cursor: 0,
+      limit: 1,
+      mutations: [
+        { id: crypto.randomUUID(), hlc: hlc(0), op: { type: 'update', id: COVENANT, fields: { status: 'agreed' } } },
+        {
+          id: crypto.randomUUID(),
+          hlc: hlc(1),
+          op: {
+            type: 'create',
+            record: {
+              type: 'round', id: ROUND, block_id: BLOCK, covenant_id: COVENANT, stage: 'self',
+              state: 'open', assignment: { type: 'all_score_all' },
+            },
+          },
+        },
+      ],
+    }),
+  });
+  assert.equal(res.status, 200);
+  return token;
+}
+
+test('unsynced changes travel by file, once, and an altered file is refused', async () => {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  server = await startServer(port, dataDir);
+  const secretaryToken = await openSelfRound(port);
+  browser = await launch();
+  const errors = [];
+  const open = async (username) => {
+    const context = await browser.newContext({ viewport: TABLET, acceptDownloads: true });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(`${username}: ${e.message}`));
+    await signIn(page, base, username);
+    return { context, page };
+  };
+  const delegate = await open('donvi3');
+  const secretary = await open('thuky');
+
+  // The province loses its connection; the delegate scores two criteria.
+  await delegate.context.setOffline(true);
+  await assertText(delegate.page.getByTestId('network'), 'Ngoại tuyến');
+  await delegate.page.getByTestId('round-self').getByTestId('open-round').click();
+  await delegate.page.getByTestId('sheet').waitFor();
+  await delegate.page.locator('[data-code="1.1"]').getByTestId('score-input').fill('6,5');
+  await delegate.page.locator('[data-code="2.2"]').getByTestId('score-input').fill('9');
+  await assertText(delegate.page.getByTestId('sync-state'), 'Chờ đồng bộ: ');
+  const pending = Number(await delegate.page.getByTestId('pending-count').textContent());
+  assert.ok(pending >= 2, `pending ${pending}`);
+
+  // Export: a real download of a sealed file.
+  await delegate.page.locator('details.carry summary').click();
+  const [download] = await Promise.all([
+    delegate.page.waitForEvent('download'),
+    delegate.page.getByTestId('export-changes').click(),
+  ]);
+  assert.match(download.suggestedFilename(), /^thidua-thay-doi-[0-9a-f]{8}-\d+\.json$/);
+  const file = path.join(dataDir, download.suggestedFilename());
+  await download.saveAs(file);
+  await assertText(delegate.page.getByTestId('carry-note'), `Đã xuất ${pending} thay đổi`);
+  const sealed = JSON.parse(readFileSync(file, 'utf8'));
+  assert.equal(sealed.format, 'thidua-changes');
+  assert.equal(sealed.mutations.length, pending);
+  assert.match(sealed.mac, /^[0-9a-f]{64}$/);
+  await shot(delegate.page, '30-export-changes');
+
+  // Altered after export (a score raised by hand): refused whole, in words.
+  const altered = structuredClone(sealed);
+  const cell = altered.mutations.find((m) => JSON.stringify(m.op).includes('6.5'));
+  assert.ok(cell, JSON.stringify(altered.mutations.map((m) => m.op)));
+  cell.op = JSON.parse(JSON.stringify(cell.op).replace('6.5', '8'));
+  const alteredFile = path.join(dataDir, 'altered.json');
+  writeFileSync(alteredFile, JSON.stringify(altered));
+  // The secretary's tablet has a network: the block's documents page, then its import page.
+  const [docs] = await Promise.all([
+    secretary.context.waitForEvent('page'),
+    secretary.page.getByTestId('documents').click(),
+  ]);
+  docs.on('pageerror', (e) => errors.push(`documents: ${e.message}`));
+  await docs.getByRole('link', { name: /Nhập tệp thay đổi/ }).click();
+  await docs.locator('#file').waitFor();
+  await docs.locator('#file').setInputFiles(alteredFile);
+  await assertText(docs.locator('#result'), 'Tệp thay đổi đã bị sửa sau khi xuất');
+  let records = await pullAll(port, 'thuky');
+  const cells = () => [...records.values()].filter((r) => r.type === 'score_cell');
+  assert.equal(cells().length, 0, 'nothing of the altered file applied');
+
+  // The real file, imported on the secretary's tablet: applied once.
+  await docs.locator('#file').setInputFiles(file);
+  await assertText(docs.locator('#result'), `Đã nhập: ${pending} · đã có trước 0 · bị từ chối 0`);
+  await shot(docs, '31-import-changes');
+  await docs.locator('#file').setInputFiles(file);
+  await assertText(docs.locator('#result'), `Đã nhập: 0 · đã có trước ${pending} · bị từ chối 0`);
+  records = await pullAll(port, 'thuky');
+  const values = cells().map((c) => JSON.stringify(c.value)).sort();
+  assert.equal(values.length, 2, JSON.stringify(values));
+
+  // The delegate reconnects: its outbox empties with nothing doubled.
+  const audit = async () => (await (await fetch(`${base}/api/v1/blocks/${BLOCK}/audit?access_token=${secretaryToken}`)).json());
+  const logged = await audit();
+  for (const m of sealed.mutations) {
+    assert.ok(logged.some((r) => r.mutation_id === m.id), `${m.id} in the audit log`);
+  }
+  await delegate.context.setOffline(false);
+  await assertText(delegate.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
+  records = await pullAll(port, 'thuky');
+  assert.deepEqual(cells().map((c) => JSON.stringify(c.value)).sort(), values);
+  assert.equal((await audit()).length, logged.length, 'the reconnect wrote nothing more');
+  assert.deepEqual(errors, []);
+});

@@ -1,0 +1,300 @@
+// A whole year-end conference on the demo block, in a real browser: the secretary opens the
+// rounds on a tablet; nine delegates (one browser context each) self-score and cross-score
+// every other unit; the projector screen shows who has submitted and changes within 2 s of a
+// sync landing; the secretary locks and publishes; two secret ballots are created, opened,
+// cast (one paper offline, sent on reconnect) and counted; and the minutes and the workbook
+// carry exactly the hand-computed figures below.
+//
+// Hand computation. Every sheet is at each criterion's maximum (100 points) except 2.2
+// (maximum 10):
+// - self: unit n gives itself 2.2 = 10 − (n − 1), a total of 101 − n;
+// - cross: every scorer gives unit n the same 101 − n, except donvi1, a harsh scorer, who
+//   gives everyone 2.2 = 0 (90), and donvi2, who gives unit 1 2.2 = 5 (95).
+// The block score is the trimmed mean of the eight cross totals (lowest and highest dropped):
+// - unit 1: 95 and seven 100s → six 100s → 100;
+// - unit n ≥ 2: donvi1's 90 and seven (101 − n) → six (101 − n) → 101 − n.
+// So ranks 1..9 score 100, 99, …, 92, all "Xuất sắc" (≥ 90).
+// Ballot 1, next year's head (one choice, more than half of all nine members): donvi1–6
+// choose unit 2, donvi7–8 unit 1, donvi9 a blank paper: unit 2 has 6/9 = 66,67 % "Đạt",
+// unit 1 2/9 = 22,22 % "Không đạt". Ballot 2, the Government flag: all nine approve unit 1,
+// donvi9 offline: 9/9 = 100,00 % "Đạt", so unit 1 is proposed for it.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  TABLET, PASSWORD, assertText, freePort, launch, shot, signIn, startServer, stopServer, tempDir,
+} from './helpers.mjs';
+
+const BLOCK = '01900000-0000-7000-8000-000000000064';
+const COVENANT = '01900000-0000-7000-8000-0000000000c8';
+const unitId = (n) => `01900000-0000-7000-8000-${n.toString(16).padStart(12, '0')}`;
+
+const dataDir = tempDir();
+let server;
+let browser;
+
+after(async () => {
+  if (browser) await browser.close();
+  await stopServer(server);
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function login(port, username) {
+  const device = crypto.randomUUID();
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: PASSWORD, device_id: device }),
+  });
+  assert.equal(res.status, 200);
+  return { device, token: (await res.json()).token };
+}
+
+async function push(port, who, ops) {
+  let counter = 0;
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/sync`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${who.token}` },
+    body: JSON.stringify({
+      protocol: { major: 2, minor: 0 },
+      device_id: who.device,
+      cursor: 0,
+      limit: 1,
+      mutations: ops.map((op) => ({
+        id: crypto.randomUUID(), hlc: { ms: Date.now(), counter: counter++, node: who.device }, op,
+      })),
+    }),
+  });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  for (const o of body.outcomes) assert.equal(o.status, 'applied', JSON.stringify(o));
+}
+
+// Fills every standard criterion at its maximum and 2.2 at `v22`, then submits the sheet.
+async function scoreAndSubmit(page, v22, total) {
+  await page.getByTestId('sheet').waitFor();
+  const rows = page.getByTestId('criterion-row');
+  const n = await rows.count();
+  // The first value creates the sheet and the editor redraws: a second pass puts back any
+  // value typed during that redraw, as a delegate would see and retype it.
+  for (let pass = 0; pass < 2; pass++) {
+    for (let i = 0; i < n; i++) {
+      const row = rows.nth(i);
+      if ((await row.getAttribute('data-kind')) !== 'standard') continue;
+      const code = await row.getAttribute('data-code');
+      const want = code === '2.2' ? String(v22) : await row.getAttribute('data-max');
+      const input = row.getByTestId('score-input');
+      if ((await input.inputValue()) !== want) await input.fill(want);
+    }
+    if (pass === 0) await page.waitForTimeout(300);
+  }
+  await assertText(page.getByTestId('sheet-total'), total);
+  await page.getByTestId('submit').click();
+  await assertText(page.getByTestId('summary-total'), total);
+  await page.getByTestId('confirm-submit').click();
+  await page.getByTestId('submitted-badge').waitFor();
+}
+
+// What scorer `m` gives unit `n` for 2.2.
+function cross22(m, n) {
+  if (m === 1) return 0;
+  if (m === 2 && n === 1) return 5;
+  return 10 - (n - 1);
+}
+
+const vi = (x) => `${x},00`;
+
+test('a whole conference: nine delegates, the projector, two ballots, minutes and workbook', { timeout: 600_000 }, async () => {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  server = await startServer(port, dataDir);
+  // The covenant was agreed earlier in the year (its own test covers that screen).
+  const thuky = await login(port, 'thuky');
+  await push(port, thuky, [{ type: 'update', id: COVENANT, fields: { status: 'agreed' } }]);
+  browser = await launch();
+  const errors = [];
+  const open = async (username, viewport = TABLET) => {
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(`${username}: ${e.message}`));
+    page.on('dialog', (d) => d.accept());
+    await signIn(page, base, username);
+    return { username, context, page };
+  };
+
+  // The projector, signed in as the observer account.
+  const screen = await login(port, 'maychieu');
+  const projector = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
+  projector.on('pageerror', (e) => errors.push(`projector: ${e.message}`));
+  await projector.goto(`${base}/api/v1/blocks/${BLOCK}/board.html?access_token=${screen.token}`);
+  await assertText(projector.locator('h1'), 'Khối các tổ chức chính trị - xã hội Trung ương');
+  await assertText(projector.locator('#live'), 'Đã cập nhật');
+
+  // The secretary opens both rounds on a tablet.
+  const sec = await open('thuky');
+  await sec.page.getByTestId('open-round-self').click();
+  await sec.page.getByTestId('open-round-cross').click();
+  await assertText(sec.page.getByTestId('round-cross').getByTestId('round-state'), 'Đang mở');
+  await assertText(sec.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
+  await assertText(projector.locator('[data-stage="cross"] .count'), '0/72 phiếu đã nộp');
+
+  // Nine delegates sign in.
+  const delegates = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => open(`donvi${n}`)));
+
+  // Self-scoring, all nine at once.
+  await Promise.all(delegates.map(async (d, i) => {
+    const n = i + 1;
+    await d.page.getByTestId('round-self').getByTestId('open-round').click();
+    await scoreAndSubmit(d.page, 10 - (n - 1), String(101 - n));
+  }));
+  for (const d of delegates) await assertText(d.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
+  await assertText(projector.locator('[data-stage="self"] .count'), '9/9 phiếu đã nộp', 5_000);
+
+  // Cross-scoring: each delegate scores the eight others, tab by tab.
+  await Promise.all(delegates.map(async (d, i) => {
+    const m = i + 1;
+    await d.page.goto(`${base}/#/b/${BLOCK}`);
+    await d.page.getByTestId('round-cross').getByTestId('open-round').click();
+    const subjects = [1, 2, 3, 4, 5, 6, 7, 8, 9].filter((n) => n !== m);
+    for (const [t, n] of subjects.entries()) {
+      await d.page.getByTestId('subject-tab').nth(t).click();
+      // The next subject's sheet, not the one just submitted.
+      await d.page.getByTestId('submitted-badge').waitFor({ state: 'detached' });
+      const v = cross22(m, n);
+      await scoreAndSubmit(d.page, v, String(90 + v));
+    }
+  }));
+  for (const d of delegates) await assertText(d.page.getByTestId('sync-state'), 'Đã đồng bộ', 30_000);
+  await assertText(projector.locator('[data-stage="cross"] .count'), '72/72 phiếu đã nộp', 5_000);
+  assert.equal(await projector.locator('[data-stage="cross"] li.done').count(), 9);
+  await shot(projector, '20-projector-submitted');
+
+  // The secretary locks and publishes both rounds.
+  for (const stage of ['self', 'cross']) {
+    const round = sec.page.getByTestId(`round-${stage}`);
+    await round.getByRole('button', { name: 'Khóa vòng' }).click();
+    await round.getByRole('button', { name: 'Công bố' }).click();
+    await assertText(round.getByTestId('round-state'), 'Đã công bố');
+  }
+  await assertText(sec.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
+  await assertText(projector.locator('.results'), 'Kết quả xếp hạng', 5_000);
+  const ranking = await projector.locator('.results tbody tr').evaluateAll((rows) =>
+    rows.map((r) => [r.cells[0].textContent, r.cells[5].textContent]));
+  assert.deepEqual(ranking, [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => [String(n), vi(101 - n)]));
+  await shot(projector, '21-projector-results');
+
+  // Two ballots: next year's head, and the Government flag.
+  await sec.page.getByRole('button', { name: 'Suy tôn Khối trưởng' }).click();
+  await sec.page.getByRole('button', { name: 'Đề nghị Cờ thi đua của Chính phủ' }).click();
+  const ballots = sec.page.getByTestId('ballot');
+  await assertText(ballots.nth(1), 'Chưa mở');
+  for (const i of [0, 1]) await ballots.nth(i).getByTestId('open-ballot').click();
+  await assertText(ballots.nth(1), 'Đang bỏ phiếu');
+  await assertText(sec.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
+
+  const cast = async (d, ballot, unitShort) => {
+    const b = d.page.getByTestId('ballot').nth(ballot);
+    await b.getByTestId('paper').waitFor({ timeout: 20_000 });
+    if (unitShort === null) {
+      await b.getByTestId('cast-blank').click();
+    } else {
+      await b.getByTestId('paper').getByLabel(unitShort, { exact: true }).check();
+      await b.getByTestId('cast').click();
+    }
+  };
+  // Each delegate's tablet lists the two ballots once it has synced.
+  for (const d of delegates) {
+    await d.page.goto(`${base}/#/b/${BLOCK}`);
+    await d.page.getByRole('button', { name: 'Đồng bộ ngay' }).click();
+    await d.page.getByTestId('ballot').nth(1).getByTestId('paper').waitFor({ timeout: 20_000 });
+  }
+  const names = await delegates[0].page.getByTestId('ballot').nth(0).getByTestId('paper')
+    .locator('label').allTextContents();
+  const labelOf = async (n) => {
+    const rows = await pullRecords(port, 'thuky');
+    return rows.get(unitId(n)).short_name;
+  };
+  const u1 = await labelOf(1);
+  const u2 = await labelOf(2);
+  assert.ok(names.map((x) => x.trim()).includes(u1), `${names}`);
+
+  // donvi9 loses the network and votes on the flag offline.
+  const d9 = delegates[8];
+  await d9.context.setOffline(true);
+  await assertText(d9.page.getByTestId('network'), 'Ngoại tuyến');
+  await cast(d9, 1, u1);
+  await assertText(d9.page.getByTestId('ballot').nth(1).getByTestId('ballot-status'), 'Đã bỏ phiếu, đang chờ gửi');
+  await Promise.all(delegates.slice(0, 8).map((d) => cast(d, 1, u1)));
+  await Promise.all(delegates.map((d, i) => cast(d, 0, i < 6 ? u2 : i < 8 ? u1 : null)));
+  for (const d of delegates.slice(0, 8)) await assertText(d.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
+  await assertText(projector.locator('.ballot').nth(1), '8/9 đại biểu đã bỏ phiếu', 5_000);
+  // A paper once acknowledged cannot be cast again: the paper is gone from the tablet.
+  assert.equal(await delegates[0].page.getByTestId('ballot').nth(0).getByTestId('paper').count(), 0);
+  await assertText(delegates[0].page.getByTestId('ballot').nth(0).getByTestId('ballot-status'), 'Đơn vị đã bỏ phiếu');
+  // Back online: the queued paper goes, and the projector changes within 2 s of it landing
+  // (the tablet's outbox empties when the server has acknowledged it).
+  const watch = (page, fn) => page.waitForFunction(fn, null, { polling: 20, timeout: 30_000 }).then(() => Date.now());
+  const acked = watch(d9.page, () => document.querySelector('[data-testid="pending-count"]').textContent === '0');
+  const shown = watch(projector, () => document.querySelectorAll('.ballot')[1]?.textContent.includes('9/9 đại biểu'));
+  await d9.context.setOffline(false);
+  const [tAcked, tShown] = await Promise.all([acked, shown]);
+  const lag = Math.max(0, tShown - tAcked);
+  console.log(`projector: the offline paper showed ${tShown - tAcked} ms after the tablet's sync was acknowledged`);
+  assert.ok(lag < 2_000, `the projector took ${lag} ms`);
+  await assertText(d9.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
+  await assertText(d9.page.getByTestId('ballot').nth(1).getByTestId('ballot-status'), 'Đơn vị đã bỏ phiếu');
+
+  // The secretary closes both; the server counts.
+  for (const i of [0, 1]) await ballots.nth(i).getByTestId('close-ballot').click();
+  await assertText(sec.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
+  await sec.page.getByRole('button', { name: 'Đồng bộ ngay' }).click();
+  await assertText(ballots.nth(0).getByTestId('count'), 'Thu về 9', 20_000);
+  const counts = await ballots.nth(0).getByTestId('count').locator('tr').evaluateAll((rows) =>
+    rows.map((r) => [...r.cells].map((c) => c.textContent.trim())));
+  assert.deepEqual(counts.find((r) => r[0] === u2), [u2, '6', '66,67 %', 'Đạt']);
+  assert.deepEqual(counts.find((r) => r[0] === u1), [u1, '2', '22,22 %', 'Không đạt']);
+  await assertText(ballots.nth(0).getByTestId('count'), 'phiếu trắng 1');
+  await assertText(projector.locator('.ballot').nth(1), '9 phiếu · 100,00 %', 5_000);
+  await shot(sec.page, '22-ballots-counted');
+  await shot(projector, '23-projector-ballots');
+
+  // The minutes and the workbook.
+  const q = `access_token=${thuky.token}`;
+  const minutes = await (await fetch(`${base}/api/v1/blocks/${BLOCK}/minutes.html?${q}&place=H%C3%A0%20N%E1%BB%99i`)).text();
+  const table = minutes.slice(minutes.indexOf('<tbody>'), minutes.indexOf('</tbody>'));
+  const scores = [...table.matchAll(/<b>([\d,]+)<\/b>/g)].map((m) => m[1]);
+  assert.deepEqual(scores, [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => vi(101 - n)));
+  assert.ok(minutes.includes('66,67'), 'ballot 1 in the minutes');
+  assert.ok(minutes.includes('Cờ thi đua của Chính phủ'), 'the flag proposal in the minutes');
+  const xlsx = Buffer.from(await (await fetch(`${base}/api/v1/blocks/${BLOCK}/results.xlsx?${q}`)).arrayBuffer());
+  const file = path.join(dataDir, 'ket-qua.xlsx');
+  writeFileSync(file, xlsx);
+  // Column F of the first sheet (Điểm khối), read with Python's zipfile: no spreadsheet library.
+  const col = execFileSync('python3', ['-c', `
+import re, sys, zipfile
+x = zipfile.ZipFile(sys.argv[1]).read('xl/worksheets/sheet1.xml').decode()
+print(' '.join(re.findall(r'<c r="F(?:[2-9]|10)"[^>]*><v>([^<]+)</v>', x)))
+`, file]).toString().trim();
+  assert.equal(col, [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => String(101 - n)).join(' '));
+
+  assert.deepEqual(errors, []);
+});
+
+async function pullRecords(port, username) {
+  const who = await login(port, username);
+  const records = new Map();
+  let cursor = 0;
+  for (;;) {
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/sync`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${who.token}` },
+      body: JSON.stringify({ protocol: { major: 2, minor: 0 }, device_id: who.device, cursor, limit: 1000 }),
+    });
+    const page = await res.json();
+    for (const c of page.changes) records.set(c.record.id, c.record);
+    cursor = page.cursor;
+    if (!page.more) return records;
+  }
+}
