@@ -64,29 +64,35 @@ pub fn board_html(block_id: Uuid, records: &[Record]) -> Option<String> {
         year = block.year,
         n = block.members.len(),
     );
-    if rounds.is_empty() {
-        h.push_str("<p class=\"wait\">Chưa mở vòng chấm điểm nào.</p>");
-    }
-    for round in &rounds {
-        round_html(&mut h, &block, round, &sheets, &members, &short);
-    }
     let published = !rounds.is_empty()
         && rounds
             .iter()
             .filter(|r| Some(r.covenant_id) == rounds.last().map(|l| l.covenant_id))
             .all(|r| r.state == RoundState::Published);
+    // What the hall is waiting for comes first: an open ballot, then the counts, then the
+    // published ranking; the sheets' progress last, without its chips once all is published.
+    for ballot in ballots.iter().filter(|b| b.state == BallotState::Open) {
+        ballot_html(&mut h, ballot, &name);
+    }
+    for ballot in ballots.iter().filter(|b| b.state == BallotState::Closed) {
+        ballot_html(&mut h, ballot, &name);
+    }
     if published {
         match Report::from_records(block_id, records) {
-            Ok(report) => results_html(&mut h, &report),
+            Ok(report) => results_html(&mut h, &report, &short),
             Err(e) => {
                 let _ = write!(h, "<p class=\"wait\">{}</p>", esc(&e.message_vi()));
             }
         }
-    } else if !rounds.is_empty() {
-        h.push_str("<p class=\"wait\">Kết quả xếp hạng hiện ra khi thư ký công bố.</p>");
     }
-    for ballot in ballots.iter().filter(|b| b.state != BallotState::Draft) {
-        ballot_html(&mut h, ballot, &name);
+    if rounds.is_empty() {
+        h.push_str("<p class=\"wait\">Chưa mở vòng chấm điểm nào.</p>");
+    }
+    for round in &rounds {
+        round_html(&mut h, &block, round, &sheets, &members, &short, !published);
+    }
+    if !published && !rounds.is_empty() {
+        h.push_str("<p class=\"wait\">Kết quả xếp hạng hiện ra khi thư ký công bố.</p>");
     }
     h.push_str("</main>");
     Some(format!(
@@ -112,6 +118,7 @@ fn round_html(
     sheets: &[ScoreSheet],
     members: &[Uuid],
     short: &dyn Fn(Uuid) -> String,
+    chips: bool,
 ) {
     let submitted: Vec<&ScoreSheet> = sheets
         .iter()
@@ -126,7 +133,7 @@ fn round_html(
         done = submitted.len(),
         all = expected_sheets(block, round),
     );
-    for &unit in members {
+    for &unit in members.iter().filter(|_| chips) {
         let owed = subjects_of(block, round, unit).len();
         if owed == 0 {
             continue;
@@ -148,7 +155,7 @@ fn round_html(
 
 /// The ranking with a bar per unit's block score, the tie-breaks that decided and the
 /// proposals.
-fn results_html(h: &mut String, report: &Report) {
+fn results_html(h: &mut String, report: &Report, short: &dyn Fn(Uuid) -> String) {
     let top = report
         .tally
         .units
@@ -166,9 +173,9 @@ fn results_html(h: &mut String, report: &Report) {
         let note = notes(u);
         let _ = write!(
             h,
-            "<tr><td class=\"n rank\">{rank}</td><td>{name}{tie}{note}</td><td class=\"n\">{own}</td><td class=\"n\">{cross}</td><td class=\"n\">{ver}</td><td class=\"chart\"><span class=\"bar\" style=\"width:{w}.{f}%\"></span><b>{score}</b></td><td>{class}</td><td>{award}</td></tr>",
+            "<tr><td class=\"n rank\">{rank}</td><td class=\"name\">{name}{tie}{note}</td><td class=\"n\">{own}</td><td class=\"n\">{cross}</td><td class=\"n\">{ver}</td><td class=\"chart\"><span class=\"bar\" style=\"width:{w}.{f}%\"></span><b>{score}</b></td><td class=\"nw\">{class}</td><td>{award}</td></tr>",
             rank = u.rank.map_or_else(|| "–".to_owned(), |r| r.to_string()),
-            name = esc(&report.name(u.unit)),
+            name = esc(&short(u.unit)),
             tie = if tie.is_empty() {
                 String::new()
             } else {
@@ -251,7 +258,7 @@ fn count_html(h: &mut String, ballot: &Ballot, count: &Count, name: &dyn Fn(Uuid
 }
 
 /// Large type and strong contrast: read from the back of a hall.
-const BOARD_CSS: &str = "*{box-sizing:border-box}body{margin:0;background:#0b1d2e;color:#f4f6f8;font:clamp(16px,1.6vw,30px)/1.35 system-ui,'Segoe UI',Roboto,sans-serif}main{padding:1.2em 2em 4em}h1{font-size:2.1em;margin:0}.sub{margin:.2em 0 1em;color:#b8c7d6}h2{font-size:1.35em;margin:1.1em 0 .4em}.state{font-size:.7em;background:#24476b;border-radius:.4em;padding:.1em .5em;vertical-align:middle}.count{font-size:.75em;color:#ffd27a;margin-left:.5em}.chips{display:flex;flex-wrap:wrap;gap:.4em;list-style:none;margin:0;padding:0}.chips li{background:#213447;border:2px solid #3d5870;border-radius:.5em;padding:.25em .6em}.chips li.done{background:#14532d;border-color:#22c55e}.chips small{color:#cbd5e1}.wait{font-size:1.2em;color:#ffd27a}table{border-collapse:collapse;width:100%}th,td{padding:.35em .5em;border-bottom:1px solid #2d4359;text-align:left;vertical-align:middle}th{color:#b8c7d6;font-weight:600;font-size:.8em}td.n{text-align:right}td.rank{font-size:1.3em;font-weight:700;width:3em}td.chart{width:38%;position:relative}.bar{display:inline-block;height:1.1em;background:#38bdf8;border-radius:.2em;vertical-align:middle;margin-right:.4em;max-width:70%}td small{color:#b8c7d6}.pass{color:#4ade80;font-weight:700}.fail{color:#fca5a5}.turnout{font-size:1.3em}footer{position:fixed;bottom:0;left:0;right:0;display:flex;justify-content:space-between;align-items:center;padding:.3em 2em;background:#061320;font-size:.7em;color:#b8c7d6}footer button{font:inherit;min-height:44px;padding:0 1em;border-radius:.4em;border:1px solid #3d5870;background:#213447;color:#f4f6f8}#live.off{color:#fca5a5}";
+const BOARD_CSS: &str = "*{box-sizing:border-box}body{margin:0;background:#0b1d2e;color:#f4f6f8;font:clamp(16px,1.6vw,30px)/1.35 system-ui,'Segoe UI',Roboto,sans-serif}main{padding:1.2em 2em 4em}h1{font-size:2.1em;margin:0}.sub{margin:.2em 0 1em;color:#b8c7d6}h2{font-size:1.35em;margin:1.1em 0 .4em}.state{font-size:.7em;background:#24476b;border-radius:.4em;padding:.1em .5em;vertical-align:middle}.count{font-size:.75em;color:#ffd27a;margin-left:.5em}.chips{display:flex;flex-wrap:wrap;gap:.4em;list-style:none;margin:0;padding:0}.chips li{background:#213447;border:2px solid #3d5870;border-radius:.5em;padding:.25em .6em}.chips li.done{background:#14532d;border-color:#22c55e}.chips small{color:#cbd5e1}.wait{font-size:1.2em;color:#ffd27a}table{border-collapse:collapse;width:100%}th,td{padding:.35em .5em;border-bottom:1px solid #2d4359;text-align:left;vertical-align:middle}th{color:#b8c7d6;font-weight:600;font-size:.8em;white-space:nowrap}td.n{text-align:right}td.rank{font-size:1.3em;font-weight:700;width:3em}td.chart{width:26%;position:relative}td.name,td.nw{white-space:nowrap}.results td{padding:.2em .5em}td.name small{white-space:normal}.bar{display:inline-block;height:1.1em;background:#38bdf8;border-radius:.2em;vertical-align:middle;margin-right:.4em;max-width:70%}td small{color:#b8c7d6}.pass{color:#4ade80;font-weight:700}.fail{color:#fca5a5}.turnout{font-size:1.3em}footer{position:fixed;bottom:0;left:0;right:0;display:flex;justify-content:space-between;align-items:center;padding:.3em 2em;background:#061320;font-size:.7em;color:#b8c7d6}footer button{font:inherit;min-height:44px;padding:0 1em;border-radius:.4em;border:1px solid #3d5870;background:#213447;color:#f4f6f8}#live.off{color:#fca5a5}";
 
 /// Listens to the live events and swaps in a fresh page when this block changes; reloads on
 /// every reconnection too, so nothing missed while the link was down stays missing.

@@ -267,7 +267,12 @@ test('a whole conference: nine delegates, the projector, two ballots, minutes an
   const scores = [...table.matchAll(/<b>([\d,]+)<\/b>/g)].map((m) => m[1]);
   assert.deepEqual(scores, [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => vi(101 - n)));
   assert.ok(minutes.includes('66,67'), 'ballot 1 in the minutes');
-  assert.ok(minutes.includes('Cờ thi đua của Chính phủ'), 'the flag proposal in the minutes');
+  // Unit 1 ranks first, is "Xuất sắc" and passed the flag ballot: proposed for the flag.
+  assert.ok(
+    minutes.includes('<li><b>Cờ thi đua của Chính phủ</b>: Ủy ban Trung ương Mặt trận Tổ quốc Việt Nam</li>'),
+    'the flag proposal in the minutes',
+  );
+  assert.ok(minutes.includes('Hà Nội'), 'the meeting place');
   const xlsx = Buffer.from(await (await fetch(`${base}/api/v1/blocks/${BLOCK}/results.xlsx?${q}`)).arrayBuffer());
   const file = path.join(dataDir, 'ket-qua.xlsx');
   writeFileSync(file, xlsx);

@@ -45,7 +45,7 @@ pub(crate) fn seal_matches(key: &str, bytes: &[u8], mac_hex: &str) -> bool {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
