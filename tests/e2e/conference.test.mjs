@@ -119,9 +119,11 @@ test('a whole conference: nine delegates, the projector, two ballots, minutes an
     const context = await browser.newContext({ viewport });
     const page = await context.newPage();
     page.on('pageerror', (e) => errors.push(`${username}: ${e.message}`));
-    page.on('dialog', (d) => d.accept());
+    // Confirmations are accepted; a prompt takes the next queued answer.
+    const answers = [];
+    page.on('dialog', (d) => d.accept(d.type() === 'prompt' ? answers.shift() : undefined));
     await signIn(page, base, username);
-    return { username, context, page };
+    return { username, context, page, answers };
   };
 
   // The projector, signed in as the observer account.
@@ -171,10 +173,38 @@ test('a whole conference: nine delegates, the projector, two ballots, minutes an
   assert.equal(await projector.locator('[data-stage="cross"] li.done').count(), 9);
   await shot(projector, '20-projector-submitted');
 
-  // The secretary locks and publishes both rounds.
+  // The secretary locks both rounds; before publishing, unit 9's self-score for 2.2 is
+  // corrected from 2 to 3 with a written reason (its self total 92 → 93; block scores are
+  // cross scores, so the ranking stands).
   for (const stage of ['self', 'cross']) {
     const round = sec.page.getByTestId(`round-${stage}`);
     await round.getByRole('button', { name: 'Khóa vòng' }).click();
+    await assertText(round.getByTestId('round-state'), 'Đã khóa');
+  }
+  const u9 = (await pullRecords(port, 'thuky')).get(unitId(9)).short_name;
+  await sec.page.getByTestId('round-self').getByTestId('open-round').click();
+  await sec.page.getByTestId('results').getByRole('link', { name: u9, exact: true }).click();
+  await sec.page.getByTestId('sheet').waitFor();
+  await assertText(sec.page.getByTestId('sheet-total'), '92');
+  const reason = 'Đơn vị bổ sung minh chứng nhiệm vụ đột xuất';
+  sec.answers.push('3', reason);
+  await sec.page.locator('[data-code="2.2"]').getByTestId('correct').click();
+  await assertText(sec.page.getByTestId('sheet-total'), '93');
+  await assertText(sec.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
+  const audit = [];
+  for (let after = 0; ;) {
+    const page = await (await fetch(`${base}/api/v1/blocks/${BLOCK}/audit?after=${after}&access_token=${thuky.token}`)).json();
+    if (page.length === 0) break;
+    audit.push(...page);
+    after = page[page.length - 1].id;
+  }
+  const correction = audit.find((r) => r.op === 'correct');
+  assert.ok(correction, 'the correction is in the audit log');
+  assert.equal(correction.reason, reason);
+  await shot(sec.page, '24-correction-after-lock');
+  await sec.page.goto(`${base}/#/b/${BLOCK}`);
+  for (const stage of ['self', 'cross']) {
+    const round = sec.page.getByTestId(`round-${stage}`);
     await round.getByRole('button', { name: 'Công bố' }).click();
     await assertText(round.getByTestId('round-state'), 'Đã công bố');
   }
@@ -183,6 +213,9 @@ test('a whole conference: nine delegates, the projector, two ballots, minutes an
   const ranking = await projector.locator('.results tbody tr').evaluateAll((rows) =>
     rows.map((r) => [r.cells[0].textContent, r.cells[5].textContent]));
   assert.deepEqual(ranking, [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => [String(n), vi(101 - n)]));
+  const selfTotals = await projector.locator('.results tbody tr').evaluateAll((rows) =>
+    rows.map((r) => r.cells[2].textContent));
+  assert.deepEqual(selfTotals, [1, 2, 3, 4, 5, 6, 7, 8].map((n) => vi(101 - n)).concat([vi(93)]), 'the corrected self total');
   await shot(projector, '21-projector-results');
 
   // Two ballots: next year's head, and the Government flag.

@@ -295,7 +295,7 @@ fn round_row(
             {draw.map(|d| view! { <p class="muted" data-testid="draw-seed">{d}</p> })}
             <ul class="chips" aria-label=tr("Đơn vị đã nộp phiếu", "Units that submitted")>{chips}</ul>
             <div class="actions">
-                <a class="button" href=Route::Round { block: block_id, round: round_id, subject: None }.hash() data-testid="open-round">
+                <a class="button" href=Route::Round { block: block_id, round: round_id, subject: None, scorer: None }.hash() data-testid="open-round">
                     {move || if can_score && state == RoundState::Open { ctx.t("Chấm điểm", "Score") } else { ctx.t("Xem phiếu", "View sheets") }}
                 </a>
                 {controls}

@@ -60,6 +60,8 @@ pub enum Route {
         round: Uuid,
         /// The unit being scored.
         subject: Option<Uuid>,
+        /// Another scorer's sheet, opened by the secretary to correct it after the lock.
+        scorer: Option<Uuid>,
     },
 }
 
@@ -80,6 +82,7 @@ impl Route {
                     block,
                     round,
                     subject: id(4),
+                    scorer: id(5),
                 },
                 None => Route::Block(block),
             },
@@ -97,13 +100,16 @@ impl Route {
             Route::Round {
                 block,
                 round,
-                subject: None,
-            } => format!("#/b/{block}/round/{round}"),
-            Route::Round {
-                block,
-                round,
-                subject: Some(s),
-            } => format!("#/b/{block}/round/{round}/{s}"),
+                subject,
+                scorer,
+            } => {
+                let mut h = format!("#/b/{block}/round/{round}");
+                for id in [subject, scorer].into_iter().flatten() {
+                    h.push('/');
+                    h.push_str(&id.to_string());
+                }
+                h
+            }
         }
     }
 }
@@ -426,7 +432,7 @@ pub fn App() -> impl IntoView {
                             Route::Home => view! { <home::Home /> }.into_any(),
                             Route::Block(b) => view! { <home::BlockHome block=b /> }.into_any(),
                             Route::Covenant(b, c) => view! { <covenant::CovenantEditor block=b version=c /> }.into_any(),
-                            Route::Round { block, round, subject } => view! { <scoring::RoundView block=block round=round subject=subject /> }.into_any(),
+                            Route::Round { block, round, subject, scorer } => view! { <scoring::RoundView block=block round=round subject=subject scorer_param=scorer /> }.into_any(),
                         }
                     }
                 }}

@@ -126,13 +126,21 @@ pub fn RoundView(
     round: Uuid,
     /// The subject chosen in the URL.
     subject: Option<Uuid>,
+    /// Another scorer's sheet, for the secretary (ignored for anyone else).
+    scorer_param: Option<Uuid>,
 ) -> impl IntoView {
     let ctx = Ctx::get();
     let round_rec = Memo::new(move |_| {
         ctx.snap
             .with(|s| s.as_ref().and_then(|s| data::round(s, round)))
     });
-    let scorer = Memo::new(move |_| ctx.principal().and_then(|p| p.unit_in(block)));
+    let scorer = Memo::new(move |_| {
+        ctx.principal().and_then(|p| {
+            scorer_param
+                .filter(|_| p.manages(block))
+                .or_else(|| p.unit_in(block))
+        })
+    });
     let subjects = Memo::new(move |_| {
         ctx.snap
             .with(|s| {
@@ -190,7 +198,7 @@ pub fn RoundView(
                             (false, false) => "tab",
                         };
                         view! {
-                            <a class=class href=Route::Round { block, round, subject: Some(u) }.hash()
+                            <a class=class href=Route::Round { block, round, subject: Some(u), scorer: scorer_param }.hash()
                                aria-current={ if current == Some(u) { "page" } else { "false" } } data-testid="subject-tab">
                                 {data::short_name(s, u)}
                                 {done.then_some(" ✓")}
@@ -712,18 +720,35 @@ fn Results(round: Uuid) -> impl IntoView {
                 let s = s.as_ref()?;
                 let r = data::round(s, round)?;
                 let (table, _) = table_for(s, r.covenant_id)?;
-                let mut rows: Vec<(String, String, Points)> = data::sheets(s, round)
-                    .into_iter()
-                    .filter(|x| x.submitted)
-                    .map(|x| {
-                        let (t, _) = totals(&table, &data::cells(s, x.id));
-                        (
-                            data::short_name(s, x.subject),
-                            data::short_name(s, x.scorer),
-                            t.total(table.covenant.bonus_cap),
-                        )
-                    })
-                    .collect();
+                // After the lock the secretary opens a sheet from here to correct it.
+                let corrects = r.state == RoundState::Locked
+                    && s.meta
+                        .as_ref()
+                        .and_then(|m| m.principal.as_ref())
+                        .is_some_and(|p| p.manages(r.block_id));
+                let mut rows: Vec<(String, String, Points, Option<String>)> =
+                    data::sheets(s, round)
+                        .into_iter()
+                        .filter(|x| x.submitted)
+                        .map(|x| {
+                            let (t, _) = totals(&table, &data::cells(s, x.id));
+                            let link = corrects.then(|| {
+                                Route::Round {
+                                    block: r.block_id,
+                                    round,
+                                    subject: Some(x.subject),
+                                    scorer: Some(x.scorer),
+                                }
+                                .hash()
+                            });
+                            (
+                                data::short_name(s, x.subject),
+                                data::short_name(s, x.scorer),
+                                t.total(table.covenant.bonus_cap),
+                                link,
+                            )
+                        })
+                        .collect();
                 rows.sort_by(|a, b| {
                     shared::collation::compare(&a.0, &b.0)
                         .then_with(|| shared::collation::compare(&a.1, &b.1))
@@ -745,8 +770,8 @@ fn Results(round: Uuid) -> impl IntoView {
                         <th scope="col" class="num">{tr("Tổng điểm", "Total")}</th>
                     </tr></thead>
                     <tbody>
-                        {move || rows.get().into_iter().map(|(subject, scorer, total)| view! {
-                            <tr data-testid="result-row"><td>{subject}</td><td>{scorer}</td><td class="num">{pts(total)}</td></tr>
+                        {move || rows.get().into_iter().map(|(subject, scorer, total, link)| view! {
+                            <tr data-testid="result-row"><td><a href=link>{subject}</a></td><td>{scorer}</td><td class="num">{pts(total)}</td></tr>
                         }).collect_view()}
                     </tbody>
                 </table>
