@@ -3,13 +3,15 @@
 // reached from the block's documents. Importing twice changes
 // nothing; a copy altered after export is refused with a clear error and changes nothing; and
 // when the delegate's tablet reconnects its own outbox answers duplicate, nothing doubled.
+// Then the rules switch to pairs drawn by lot and the secretary opens the cross round: the
+// seed is shown and recorded, and the draw holds.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  TABLET, PASSWORD, assertText, freePort, launch, pullAll, shot, signIn, startServer, stopServer,
-  tempDir,
+  TABLET, PASSWORD, assertText, freePort, launch, pullAll, readIndexedDb, shot, signIn, startServer,
+  stopServer, tempDir,
 } from './helpers.mjs';
 
 const BLOCK = '01900000-0000-7000-8000-000000000064';
@@ -149,5 +151,47 @@ test('unsynced changes travel by file, once, and an altered file is refused', as
   records = await pullAll(port, 'thuky');
   assert.deepEqual(cells().map((c) => JSON.stringify(c.value)).sort(), values);
   assert.equal((await audit()).length, logged.length, 'the reconnect wrote nothing more');
+
+  // The block's rules now draw cross-scoring pairs by lot, three per unit: the secretary
+  // opens the round, the draw's seed shows, and the server (which redoes the draw from the
+  // seed) accepts it; every unit then scores exactly three others.
+  const block = (await pullAll(port, 'thuky')).get(BLOCK);
+  const rules = { ...block.rules, cross_scoring: { type: 'pairs_by_lot', per_unit: 3 } };
+  const api = await fetch(`${base}/api/v1/sync`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${secretaryToken}` },
+    body: JSON.stringify({
+      protocol: { major: 2, minor: 0 }, device_id: DEVICE, cursor: 0, limit: 1,
+      mutations: [{ id: crypto.randomUUID(), hlc: { ms: Date.now(), counter: 9, node: DEVICE }, op: { type: 'update', id: BLOCK, fields: { rules } } }],
+    }),
+  });
+  assert.equal((await api.json()).outcomes[0].status, 'applied');
+  await secretary.page.bringToFront();
+  // Until the tablet has pulled the new rules.
+  for (let i = 0; ; i++) {
+    await secretary.page.getByRole('button', { name: 'Đồng bộ ngay' }).click();
+    const { record } = await readIndexedDb(secretary.page, BLOCK);
+    if (record?.rules?.cross_scoring?.type === 'pairs_by_lot') break;
+    assert.ok(i < 40, `the rules did not reach the tablet: ${JSON.stringify(record?.rules)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const openCross = secretary.page.getByTestId('open-round-cross');
+  await openCross.waitFor();
+  await openCross.click();
+  await assertText(secretary.page.getByTestId('round-cross').getByTestId('draw-seed'), 'Bốc thăm: mỗi đơn vị chấm 3 · hạt giống ');
+  await assertText(secretary.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
+  const round = [...(await pullAll(port, 'thuky')).values()].find((r) => r.type === 'round' && r.stage === 'cross');
+  assert.ok(round, 'the server accepted the drawn round');
+  assert.equal(round.assignment.type, 'pairs_by_lot');
+  assert.match(round.assignment.seed, /^\d+$/);
+  const seed = (await secretary.page.getByTestId('draw-seed').textContent()).split('hạt giống ')[1].trim();
+  assert.equal(seed, round.assignment.seed, 'the seed shown is the seed recorded');
+  assert.equal(round.assignment.pairs.length, 9 * 3);
+  for (const unit of block.members) {
+    assert.equal(round.assignment.pairs.filter((p) => p.scorer === unit).length, 3);
+    assert.equal(round.assignment.pairs.filter((p) => p.subject === unit).length, 3);
+  }
+  assert.equal(await secretary.page.getByTestId('rejected-toggle').count(), 0, 'nothing refused');
+  await shot(secretary.page, '32-pairs-by-lot');
   assert.deepEqual(errors, []);
 });
