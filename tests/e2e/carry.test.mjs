@@ -5,72 +5,28 @@
 // when the delegate's tablet reconnects its own outbox answers duplicate, nothing doubled.
 // Then the rules switch to pairs drawn by lot and the secretary opens the cross round: the
 // seed is shown and recorded, and the draw holds.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  TABLET, PASSWORD, assertText, freePort, launch, pullAll, readIndexedDb, shot, signIn, startServer,
-  stopServer, tempDir,
+  BLOCK, TABLET, assertText, freePort, harness, launch, openSelfRound, pullAll, pushOps,
+  readIndexedDb, shot, signIn, startServer,
 } from './helpers.mjs';
 
-const BLOCK = '01900000-0000-7000-8000-000000000064';
-const COVENANT = '01900000-0000-7000-8000-0000000000c8';
 const ROUND = '01900000-0000-7000-8000-00000000ca01';
 const DEVICE = '01900000-0000-7000-8000-00000000ca11';
 
-const dataDir = tempDir();
-let server;
-let browser;
-
-after(async () => {
-  if (browser) await browser.close();
-  await stopServer(server);
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
-async function openSelfRound(port) {
-  const login = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'thuky', password: PASSWORD, device_id: DEVICE }),
-  });
-  const { token } = await login.json();
-  const hlc = (counter) => ({ ms: Date.now(), counter, node: DEVICE });
-  const res = await fetch(`http://127.0.0.1:${port}/api/v1/sync`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({
-      protocol: { major: 2, minor: 0 },
-      device_id: DEVICE,
-      cursor: 0,
-      limit: 1,
-      mutations: [
-        { id: crypto.randomUUID(), hlc: hlc(0), op: { type: 'update', id: COVENANT, fields: { status: 'agreed' } } },
-        {
-          id: crypto.randomUUID(),
-          hlc: hlc(1),
-          op: {
-            type: 'create',
-            record: {
-              type: 'round', id: ROUND, block_id: BLOCK, covenant_id: COVENANT, stage: 'self',
-              state: 'open', assignment: { type: 'all_score_all' },
-            },
-          },
-        },
-      ],
-    }),
-  });
-  assert.equal(res.status, 200);
-  return token;
-}
+const h = harness();
 
 test('unsynced changes travel by file, once, and an altered file is refused', async () => {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  server = await startServer(port, dataDir);
-  const secretaryToken = await openSelfRound(port);
-  browser = await launch();
+  h.server = await startServer(port, h.dataDir);
+  const thuky = await openSelfRound(port, ROUND, DEVICE);
+  const secretaryToken = thuky.token;
+  const browser = await launch();
+  h.browser = browser;
   const errors = [];
   const open = async (username) => {
     const context = await browser.newContext({ viewport: TABLET, acceptDownloads: true });
@@ -103,7 +59,7 @@ test('unsynced changes travel by file, once, and an altered file is refused', as
     delegate.page.getByTestId('export-changes').click(),
   ]);
   assert.match(download.suggestedFilename(), /^thidua-thay-doi-[0-9a-f]{8}-\d+\.json$/);
-  const file = path.join(dataDir, download.suggestedFilename());
+  const file = path.join(h.dataDir, download.suggestedFilename());
   await download.saveAs(file);
   await assertText(delegate.page.getByTestId('carry-note'), `Đã xuất ${pending} thay đổi`);
   const sealed = JSON.parse(readFileSync(file, 'utf8'));
@@ -117,7 +73,7 @@ test('unsynced changes travel by file, once, and an altered file is refused', as
   const cell = altered.mutations.find((m) => JSON.stringify(m.op).includes('6.5'));
   assert.ok(cell, JSON.stringify(altered.mutations.map((m) => m.op)));
   cell.op = JSON.parse(JSON.stringify(cell.op).replace('6.5', '8'));
-  const alteredFile = path.join(dataDir, 'altered.json');
+  const alteredFile = path.join(h.dataDir, 'altered.json');
   writeFileSync(alteredFile, JSON.stringify(altered));
   // The secretary's tablet has a network: the block's documents page, then its import page.
   const [docs] = await Promise.all([
@@ -160,15 +116,7 @@ test('unsynced changes travel by file, once, and an altered file is refused', as
   // seed) accepts it; every unit then scores exactly three others.
   const block = (await pullAll(port, 'thuky')).get(BLOCK);
   const rules = { ...block.rules, cross_scoring: { type: 'pairs_by_lot', per_unit: 3 } };
-  const api = await fetch(`${base}/api/v1/sync`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${secretaryToken}` },
-    body: JSON.stringify({
-      protocol: { major: 2, minor: 0 }, device_id: DEVICE, cursor: 0, limit: 1,
-      mutations: [{ id: crypto.randomUUID(), hlc: { ms: Date.now(), counter: 9, node: DEVICE }, op: { type: 'update', id: BLOCK, fields: { rules } } }],
-    }),
-  });
-  assert.equal((await api.json()).outcomes[0].status, 'applied');
+  await pushOps(port, thuky, [{ type: 'update', id: BLOCK, fields: { rules } }]);
   await secretary.page.bringToFront();
   // Until the tablet has pulled the new rules.
   for (let i = 0; ; i++) {

@@ -8,12 +8,11 @@
 // The network is cut for real by stopping the server (Chromium's offline emulation alone
 // does not cover requests that pass through a service worker), and the browser is put
 // offline too so the app sees `navigator.onLine` false, as on a tablet that lost its Wi-Fi.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import {
-  TABLET, assertText, freePort, launch, pullAll, readIndexedDb, shot, signIn,
-  startServer, stopServer, tempDir,
+  TABLET, assertText, freePort, harness, launch, pullAll, readIndexedDb, shot, signIn,
+  startServer, stopServer,
 } from './helpers.mjs';
 
 // Criterion 1.1 of the demo covenant (shared::demo::id(1000)).
@@ -21,23 +20,16 @@ const CRITERION = '01900000-0000-7000-8000-0000000003e8';
 const OLD_TITLE = 'Quán triệt, triển khai nghị quyết, chỉ thị của Đảng';
 const NEW_TITLE = 'Quán triệt, triển khai và kiểm tra việc thực hiện nghị quyết của Đảng';
 
-const dataDir = tempDir();
-let server;
-let browser;
-
-after(async () => {
-  if (browser) await browser.close();
-  await stopServer(server);
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const h = harness();
 
 const serverTitle = async (port) => (await pullAll(port, 'thuky')).get(CRITERION).title;
 
 test('secretary: covenant editor, offline edit through a reload, round opened', async () => {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  server = await startServer(port, dataDir);
-  browser = await launch();
+  h.server = await startServer(port, h.dataDir);
+  const browser = await launch();
+  h.browser = browser;
   const context = await browser.newContext({ viewport: TABLET });
   const page = await context.newPage();
   const pageErrors = [];
@@ -75,7 +67,7 @@ test('secretary: covenant editor, offline edit through a reload, round opened', 
   assert.equal(local.outbox.length, 0, 'a refused edit writes nothing');
 
   // 3. The network goes; a valid edit is kept on the device, pending.
-  await stopServer(server);
+  await stopServer(h.server);
   await context.setOffline(true);
   await assertText(page.getByTestId('network'), 'Ngoại tuyến');
   await form.getByTestId('form-max').fill('2');
@@ -108,7 +100,7 @@ test('secretary: covenant editor, offline edit through a reload, round opened', 
   assert.equal(local.outbox[0].id, mutationId);
 
   // 5. The network returns: the edit reaches the server and the outbox empties.
-  server = await startServer(port, dataDir);
+  h.server = await startServer(port, h.dataDir);
   await context.setOffline(false);
   await assertText(page.getByTestId('network'), 'Trực tuyến');
   await assertText(page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
@@ -118,8 +110,8 @@ test('secretary: covenant editor, offline edit through a reload, round opened', 
   assert.equal(await serverTitle(port), NEW_TITLE);
 
   // 6. The server restarts on the same SQLite file and still has it.
-  await stopServer(server);
-  server = await startServer(port, dataDir);
+  await stopServer(h.server);
+  h.server = await startServer(port, h.dataDir);
   assert.equal(await serverTitle(port), NEW_TITLE);
 
   // 7. English, remembered across a reload; then back to Vietnamese.

@@ -1,9 +1,10 @@
 // Shared pieces of the browser end-to-end tests: a real thidua-server on a free port with
 // its own SQLite file, Debian's Chromium driven by Playwright, and small waiting helpers.
+import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import net from 'node:net';
 import os from 'node:os';
@@ -95,16 +96,76 @@ export async function signIn(page, base, username) {
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 15_000 });
 }
 
-// Logs in through the API as a new device and pulls everything the account may read.
-export async function pullAll(port, username) {
-  const device = crypto.randomUUID();
-  const login = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
+// The demo block and its covenant (shared::demo ids).
+export const BLOCK = '01900000-0000-7000-8000-000000000064';
+export const COVENANT = '01900000-0000-7000-8000-0000000000c8';
+export const unitId = (n) => `01900000-0000-7000-8000-${n.toString(16).padStart(12, '0')}`;
+
+// One test file's server data folder and browser, cleaned up after its tests:
+// set `h.server` and `h.browser` as they start.
+export function harness() {
+  const h = { dataDir: tempDir(), server: null, browser: null };
+  after(async () => {
+    if (h.browser) await h.browser.close();
+    await stopServer(h.server);
+    rmSync(h.dataDir, { recursive: true, force: true });
+  });
+  return h;
+}
+
+// Signs in through the API as `device` (a new one unless given): `{ device, token }`.
+export async function apiLogin(port, username, device = crypto.randomUUID()) {
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ username, password: PASSWORD, device_id: device }),
   });
-  assert.equal(login.status, 200);
-  const { token } = await login.json();
+  assert.equal(res.status, 200);
+  return { device, token: (await res.json()).token };
+}
+
+// Pushes `ops` as one batch from `who` (an `apiLogin` answer); every one must apply.
+export async function pushOps(port, who, ops) {
+  const ms = Date.now();
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/sync`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${who.token}` },
+    body: JSON.stringify({
+      protocol: { major: 2, minor: 0 },
+      device_id: who.device,
+      cursor: 0,
+      limit: 1,
+      mutations: ops.map((op, counter) => ({
+        id: crypto.randomUUID(), hlc: { ms, counter, node: who.device }, op,
+      })),
+    }),
+  });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  for (const o of body.outcomes) assert.equal(o.status, 'applied', JSON.stringify(o));
+  return body.outcomes;
+}
+
+// The secretary agrees the demo covenant and opens self-scoring round `round` through the
+// API; answers the secretary's `apiLogin`.
+export async function openSelfRound(port, round, device) {
+  const thuky = await apiLogin(port, 'thuky', device);
+  await pushOps(port, thuky, [
+    { type: 'update', id: COVENANT, fields: { status: 'agreed' } },
+    {
+      type: 'create',
+      record: {
+        type: 'round', id: round, block_id: BLOCK, covenant_id: COVENANT, stage: 'self',
+        state: 'open', assignment: { type: 'all_score_all' },
+      },
+    },
+  ]);
+  return thuky;
+}
+
+// Logs in through the API as a new device and pulls everything the account may read.
+export async function pullAll(port, username) {
+  const { device, token } = await apiLogin(port, username);
   const records = new Map();
   let cursor = 0;
   for (;;) {

@@ -8,10 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort, launch, PASSWORD, SERVER, SHOTS, startServer, stopServer, tempDir } from './helpers.mjs';
+import {
+  BLOCK, SERVER, SHOTS, apiLogin, freePort, launch, startServer, stopServer, tempDir,
+} from './helpers.mjs';
 
 const FIXTURE = path.join(path.dirname(SERVER), 'report_fixture');
-const BLOCK = '01900000-0000-7000-8000-000000000064';
 let port, dir, proc, browser;
 
 before(async () => {
@@ -27,15 +28,7 @@ after(async () => {
   await stopServer(proc);
 });
 
-async function token(username) {
-  const res = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORD, device_id: crypto.randomUUID() }),
-  });
-  assert.equal(res.status, 200);
-  return (await res.json()).token;
-}
+const token = async (username) => (await apiLogin(port, username)).token;
 
 test('the minutes print on A4 with the hand-computed results', async () => {
   const t = await token('donvi1');

@@ -3,66 +3,17 @@
 // a note), reloads with no network and finds every cell, submits, and when the network
 // returns both see each other's submitted result. The totals are hand-computed from the demo
 // covenant: every standard criterion at its maximum adds up to the stated 100.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import {
-  TABLET, PASSWORD, assertText, freePort, launch, pullAll, shot, signIn, startServer, stopServer,
-  tempDir,
+  BLOCK, TABLET, assertText, freePort, harness, launch, openSelfRound, pullAll, shot, signIn,
+  startServer, stopServer,
 } from './helpers.mjs';
 
-const BLOCK = '01900000-0000-7000-8000-000000000064';
-const COVENANT = '01900000-0000-7000-8000-0000000000c8';
 const ROUND = '01900000-0000-7000-8000-00000000e201';
 const DEVICE = '01900000-0000-7000-8000-00000000e2e1';
 
-const dataDir = tempDir();
-let server;
-let browser;
-
-after(async () => {
-  if (browser) await browser.close();
-  await stopServer(server);
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
-// The secretary agrees the covenant and opens the self-scoring round through the API.
-async function openSelfRound(port) {
-  const login = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'thuky', password: PASSWORD, device_id: DEVICE }),
-  });
-  const { token } = await login.json();
-  const hlc = (counter) => ({ ms: Date.now(), counter, node: DEVICE });
-  const res = await fetch(`http://127.0.0.1:${port}/api/v1/sync`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({
-      protocol: { major: 2, minor: 0 },
-      device_id: DEVICE,
-      cursor: 0,
-      limit: 1,
-      mutations: [
-        { id: crypto.randomUUID(), hlc: hlc(0), op: { type: 'update', id: COVENANT, fields: { status: 'agreed' } } },
-        {
-          id: crypto.randomUUID(),
-          hlc: hlc(1),
-          op: {
-            type: 'create',
-            record: {
-              type: 'round', id: ROUND, block_id: BLOCK, covenant_id: COVENANT, stage: 'self',
-              state: 'open', assignment: { type: 'all_score_all' },
-            },
-          },
-        },
-      ],
-    }),
-  });
-  assert.equal(res.status, 200);
-  const body = await res.json();
-  assert.deepEqual(body.outcomes.map((o) => o.status), ['applied', 'applied']);
-}
+const h = harness();
 
 // Every score field's value, in document order.
 const values = (page) => page.getByTestId('score-input').evaluateAll((els) => els.map((e) => e.value));
@@ -82,9 +33,10 @@ async function score(page, tweak) {
 test('two delegates score offline, keep every cell through a reload, and see each other', async () => {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  server = await startServer(port, dataDir);
-  await openSelfRound(port);
-  browser = await launch();
+  h.server = await startServer(port, h.dataDir);
+  await openSelfRound(port, ROUND, DEVICE);
+  const browser = await launch();
+  h.browser = browser;
   const delegates = [];
   for (const username of ['donvi1', 'donvi2']) {
     const context = await browser.newContext({ viewport: TABLET });
@@ -112,7 +64,7 @@ test('two delegates score offline, keep every cell through a reload, and see eac
   await d1.page.getByTestId('sheet').waitFor();
 
   // The hall's Wi-Fi goes down.
-  await stopServer(server);
+  await stopServer(h.server);
   for (const d of delegates) await d.context.setOffline(true);
   for (const d of delegates) await assertText(d.page.getByTestId('network'), 'Ngoại tuyến');
 
@@ -180,7 +132,7 @@ test('two delegates score offline, keep every cell through a reload, and see eac
   }
 
   // The network returns; both sync and each sees the other's submitted sheet.
-  server = await startServer(port, dataDir);
+  h.server = await startServer(port, h.dataDir);
   for (const d of delegates) await d.context.setOffline(false);
   for (const d of delegates) await assertText(d.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
   for (const d of delegates) {

@@ -125,3 +125,20 @@ pub fn cells(s: &Snapshot, sheet: Uuid) -> Vec<ScoreCell> {
         })
         .collect()
 }
+
+/// The cells of every sheet in `sheets`, by sheet, in one pass over the records (a
+/// round's results read them on every edit).
+pub fn cells_by_sheet(
+    s: &Snapshot,
+    sheets: &std::collections::HashSet<Uuid>,
+) -> std::collections::HashMap<Uuid, Vec<ScoreCell>> {
+    let mut out: std::collections::HashMap<Uuid, Vec<ScoreCell>> = std::collections::HashMap::new();
+    for r in s.records.values() {
+        if let Record::ScoreCell(c) = r
+            && sheets.contains(&c.sheet_id)
+        {
+            out.entry(c.sheet_id).or_default().push(c.clone());
+        }
+    }
+    out
+}

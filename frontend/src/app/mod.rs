@@ -17,7 +17,7 @@ mod signin;
 mod syncbar;
 mod ui;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use leptos::prelude::*;
@@ -39,6 +39,10 @@ pub use format::points_text;
 /// The IndexedDB database name.
 pub const DB_NAME: &str = "thidua";
 const LANG_KEY: &str = "thidua.lang";
+/// Reads a refresh makes before leaving it to the next sync.
+const REFRESH_TRIES: u32 = 5;
+/// Wait before reading again while an edit is being stored.
+const REFRESH_RETRY_MS: u32 = 30;
 
 /// Builds an edit's ops from the snapshot as the edits queued before it left it.
 pub type BuildOps = Box<dyn FnOnce(&Snapshot) -> Vec<Op>>;
@@ -124,6 +128,11 @@ struct Services {
     /// Edits run one at a time, each built from the snapshot the previous one left, so
     /// two quick keystrokes never both create the same sheet.
     edit_lock: Rc<futures::lock::Mutex<()>>,
+    /// Counts finished edits, so a refresh can tell that one landed during its read.
+    edits: Rc<Cell<u64>>,
+    /// A refresh is reading (`Some`), and another was asked for meanwhile (`Some(true)`):
+    /// one read at a time, the asks in between folded into one more.
+    refreshing: Rc<Cell<Option<bool>>>,
 }
 
 /// The app's state, shared by every screen through Leptos' context.
@@ -214,6 +223,7 @@ impl Ctx {
                 world.borrow_mut().apply(m, &principal).map(|_| ())
             })
             .await;
+        s.edits.set(s.edits.get().wrapping_add(1));
         match result {
             Ok(edited) => {
                 self.snap.update(|snap| {
@@ -253,18 +263,48 @@ impl Ctx {
         let Some(s) = self.services.get_value() else {
             return;
         };
+        if s.refreshing.get().is_some() {
+            return s.refreshing.set(Some(true));
+        }
+        s.refreshing.set(Some(false));
         spawn_local(async move {
-            match s.db.snapshot().await {
-                // Re-render only on a real change: an idle sync leaves the page, and the
-                // field being typed in, untouched.
-                Ok(fresh) if self.snap.with_untracked(|old| old.as_ref() != Some(&fresh)) => {
-                    *s.world.borrow_mut() = world_of(&fresh);
-                    self.snap.set(Some(fresh));
+            loop {
+                self.read_again(&s).await;
+                if s.refreshing.get() != Some(true) {
+                    break;
                 }
-                Ok(_) => {}
-                Err(e) => self.fatal.set(Some(e.to_string())),
+                s.refreshing.set(Some(false));
             }
+            s.refreshing.set(None);
         });
+    }
+
+    /// Reads IndexedDB and shows what changed. Optimistic: typing never waits behind a
+    /// full read. A read that an edit overlapped (running, or finished meanwhile) would put
+    /// back the state before it, so it is thrown away and made again; the next sync
+    /// refreshes if every try fails.
+    async fn read_again(self, s: &Services) {
+        for _ in 0..REFRESH_TRIES {
+            let seen = s.edits.get();
+            let fresh = match s.db.snapshot().await {
+                Ok(fresh) => fresh,
+                Err(e) => return self.fatal.set(Some(e.to_string())),
+            };
+            let Some(_turn) = s.edit_lock.try_lock() else {
+                gloo_timers::future::TimeoutFuture::new(REFRESH_RETRY_MS).await;
+                continue;
+            };
+            if s.edits.get() != seen {
+                continue;
+            }
+            // Re-render only on a real change: an idle sync leaves the page, and the
+            // field being typed in, untouched.
+            if self.snap.with_untracked(|old| old.as_ref() != Some(&fresh)) {
+                *s.world.borrow_mut() = world_of(&fresh);
+                self.snap.set(Some(fresh));
+            }
+            return;
+        }
     }
 
     /// Asks for a sync now.
@@ -380,6 +420,8 @@ pub fn App() -> impl IntoView {
                     poke,
                     world: Rc::new(RefCell::new(World::new())),
                     edit_lock: Rc::new(futures::lock::Mutex::new(())),
+                    edits: Rc::new(Cell::new(0)),
+                    refreshing: Rc::new(Cell::new(None)),
                 }));
                 ctx.refresh();
             }

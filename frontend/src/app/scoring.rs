@@ -726,29 +726,32 @@ fn Results(round: Uuid) -> impl IntoView {
                         .as_ref()
                         .and_then(|m| m.principal.as_ref())
                         .is_some_and(|p| p.manages(r.block_id));
-                let mut rows: Vec<(String, String, Points, Option<String>)> =
-                    data::sheets(s, round)
-                        .into_iter()
-                        .filter(|x| x.submitted)
-                        .map(|x| {
-                            let (t, _) = totals(&table, &data::cells(s, x.id));
-                            let link = corrects.then(|| {
-                                Route::Round {
-                                    block: r.block_id,
-                                    round,
-                                    subject: Some(x.subject),
-                                    scorer: Some(x.scorer),
-                                }
-                                .hash()
-                            });
-                            (
-                                data::short_name(s, x.subject),
-                                data::short_name(s, x.scorer),
-                                t.total(table.covenant.bonus_cap),
-                                link,
-                            )
-                        })
-                        .collect();
+                let submitted: Vec<ScoreSheet> = data::sheets(s, round)
+                    .into_iter()
+                    .filter(|x| x.submitted)
+                    .collect();
+                let mut cells = data::cells_by_sheet(s, &submitted.iter().map(|x| x.id).collect());
+                let mut rows: Vec<(String, String, Points, Option<String>)> = submitted
+                    .into_iter()
+                    .map(|x| {
+                        let (t, _) = totals(&table, &cells.remove(&x.id).unwrap_or_default());
+                        let link = corrects.then(|| {
+                            Route::Round {
+                                block: r.block_id,
+                                round,
+                                subject: Some(x.subject),
+                                scorer: Some(x.scorer),
+                            }
+                            .hash()
+                        });
+                        (
+                            data::short_name(s, x.subject),
+                            data::short_name(s, x.scorer),
+                            t.total(table.covenant.bonus_cap),
+                            link,
+                        )
+                    })
+                    .collect();
                 rows.sort_by(|a, b| {
                     shared::collation::compare(&a.0, &b.0)
                         .then_with(|| shared::collation::compare(&a.1, &b.1))
