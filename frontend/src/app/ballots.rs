@@ -101,11 +101,7 @@ fn purpose_labels(p: &BallotPurpose) -> (&'static str, &'static str) {
 
 /// A button that the delegated handler runs as `act` on `id`.
 fn action(h: &mut String, class: &str, label: &str, act: &str, id: &str, testid: &str) {
-    let _ = write!(
-        h,
-        "<button type=\"button\" class=\"{class}\" data-act=\"{act}\" data-id=\"{id}\" data-testid=\"{testid}\">{}</button>",
-        esc(label)
-    );
+    super::ui::html_button(h, class, label, act, id, testid, None);
 }
 
 /// Rebuilds the panel as one HTML string (every text escaped), keeping the ticks of a

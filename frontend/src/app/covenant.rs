@@ -15,12 +15,16 @@ use shared::covenant::{self, content_points, document_order};
 use shared::model::{Content, Covenant, CovenantStatus, Criterion, CriterionKind, Signature};
 use shared::mutation::Op;
 use shared::{Points, Record};
+use std::fmt::Write as _;
+
+use shared::report::esc;
 use uuid::Uuid;
+use wasm_bindgen::JsCast;
 
 use super::format::{
     covenant_status, criterion_kind, kind_code, kind_from, parse_points, points_text,
 };
-use super::ui::{button, text_button};
+use super::ui::{html_button, text_button};
 use super::{Ctx, Route, data, label, tr};
 use crate::db::Snapshot;
 use crate::i18n::Lang;
@@ -33,22 +37,6 @@ enum Target {
     NewCriterion { content: Uuid, parent: Option<Uuid> },
     Content(Uuid),
     NewContent,
-}
-
-impl Target {
-    /// A name for the form's field ids, unique per target.
-    fn key(self) -> String {
-        match self {
-            Target::Criterion(id) => format!("c{}", id.simple()),
-            Target::NewCriterion { content, parent } => format!(
-                "n{}{}",
-                content.simple(),
-                parent.map(|p| p.simple().to_string()).unwrap_or_default()
-            ),
-            Target::Content(id) => format!("k{}", id.simple()),
-            Target::NewContent => "new".into(),
-        }
-    }
 }
 
 /// The edit form's fields, kept above the tree so a sync never wipes what is typed.
@@ -353,6 +341,71 @@ pub fn CovenantEditor(
         ctx.run(ops, action_error);
     };
 
+    // One handler for every button of the card (see `card_html`).
+    let on_click = move |ev: web_sys::MouseEvent| {
+        let Some((act, arg)) = super::ui::clicked(&ev) else {
+            return;
+        };
+        let Some(p) = parts_memo.get_untracked() else {
+            return;
+        };
+        match act.as_str() {
+            "status" if matches!(arg.as_str(), "draft" | "circulated" | "agreed") => {
+                return run(vec![Op::set(
+                    p.covenant.id,
+                    "status",
+                    serde_json::json!(arg),
+                )]);
+            }
+            "new-content" => return start(Target::NewContent, &p),
+            _ => {}
+        }
+        let Ok(id) = Uuid::parse_str(&arg) else {
+            return;
+        };
+        let (contents, ordered) = document_order(&p.contents, &p.criteria);
+        let criterion = ordered.iter().find(|c| c.id == id);
+        match (act.as_str(), criterion) {
+            ("edit", Some(_)) => start(Target::Criterion(id), &p),
+            ("edit", None) => start(Target::Content(id), &p),
+            ("add", Some(c)) => start(
+                Target::NewCriterion {
+                    content: c.content_id,
+                    parent: Some(id),
+                },
+                &p,
+            ),
+            ("add", None) => start(
+                Target::NewCriterion {
+                    content: id,
+                    parent: None,
+                },
+                &p,
+            ),
+            ("delete", _) => run(vec![Op::Delete { id }]),
+            ("up" | "down", _) => {
+                let dir = if act == "up" { -1 } else { 1 };
+                let ops = match criterion {
+                    Some(c) => {
+                        let sibs: Vec<&Criterion> = ordered
+                            .iter()
+                            .copied()
+                            .filter(|x| x.content_id == c.content_id && x.parent_id == c.parent_id)
+                            .collect();
+                        let at = sibs.iter().position(|x| x.id == id).unwrap_or(0);
+                        moved(&sibs, at, dir, |c| c.id, |c| c.position)
+                    }
+                    None => {
+                        let at = contents.iter().position(|x| x.id == id).unwrap_or(0);
+                        moved(&contents, at, dir, |c| c.id, |c| c.position)
+                    }
+                };
+                run(ops);
+            }
+            _ => {}
+        }
+    };
+
     move || {
         let Some(p) = parts_memo.get() else {
             return view! { <p class="muted card">{tr("Khối này chưa có giao ước trên máy.", "This block has no covenant on this device.")}</p> }.into_any();
@@ -361,219 +414,398 @@ pub fn CovenantEditor(
         let pending = ctx
             .snap
             .with(|s| s.as_ref().map(|s| s.pending_targets()).unwrap_or_default());
-        let manages = who.manages(block);
-        let editable = manages && covenant::check_editable(&p.covenant).is_ok();
         let l = ctx.lang.get();
-        let problems: HashMap<Uuid, Vec<String>> =
-            covenant::validate(&p.covenant, &p.contents, &p.criteria, p.step)
-                .into_iter()
-                .fold(HashMap::new(), |mut m, x| {
-                    m.entry(x.record).or_default().push(match l {
-                        Lang::Vi => x.error.message_vi(),
-                        Lang::En => x.error.to_string(),
-                    });
-                    m
-                });
-        let (contents, ordered) = document_order(&p.contents, &p.criteria);
-        let standard_total = contents.iter().fold(Points::ZERO, |a, c| {
-            a.checked_add(content_points(&p.criteria, c.id))
-                .unwrap_or(a)
-        });
-        let balanced = standard_total == p.covenant.total_points;
-        let cov = p.covenant.clone();
-        let status = cov.status;
-        let cov_problems = problems.get(&cov.id).cloned().unwrap_or_default();
-
-        let status_actions = manages.then(|| {
-            let to = |st: CovenantStatus| {
-                let id = cov.id;
-                move || run(vec![Op::set(id, "status", serde_json::json!(st.as_str()))])
-            };
-            view! {
-                <div class="actions">
-                    {(status == CovenantStatus::Draft).then(|| text_button("", Some("circulate"), tr("Gửi xin ý kiến các đơn vị", "Circulate to the members"), to(CovenantStatus::Circulated)))}
-                    {(status == CovenantStatus::Circulated).then(|| text_button("secondary", None, tr("Trở lại bản nháp", "Back to draft"), to(CovenantStatus::Draft)))}
-                    {matches!(status, CovenantStatus::Draft | CovenantStatus::Circulated).then(|| text_button("", Some("agree"), tr("Thống nhất giao ước", "Mark as agreed"), to(CovenantStatus::Agreed)))}
-                </div>
-            }
-        });
-
-        let history = versions.get().into_iter().map(|v| {
-            let current = Some(v.id) == chosen.get_untracked();
-            view! {
-                <li>
-                    <a href=Route::Covenant(block, Some(v.id)).hash() aria-current={ if current { "page" } else { "false" } }>
-                        {tr("Phiên bản", "Version")} " " {v.version}
-                    </a>
-                    " · " {label(move || covenant_status(v.status, ctx.lang.get()))}
-                    {(!v.amendment_reason.is_empty()).then(|| format!(" · {}", v.amendment_reason))}
-                </li>
-            }
-        }).collect_view();
-
-        let mut rows = Vec::new();
-        for content in &contents {
-            let cid = content.id;
-            let siblings: Vec<Content> = contents.iter().map(|c| (*c).clone()).collect();
-            let idx = siblings.iter().position(|c| c.id == cid).unwrap_or(0);
-            let move_content =
-                move |dir: i64| run(moved(&siblings, idx, dir, |c| c.id, |c| c.position));
-            let (up, down) = (move_content.clone(), move_content);
-            let p_start = p.clone();
-            let p_add = p.clone();
-            let msgs = problems.get(&cid).cloned().unwrap_or_default();
-            rows.push(view! {
-                <tr class="content" data-id=cid.to_string()>
-                    <th scope="row">{content.code.clone()}</th>
-                    <th scope="row">{content.title.clone()}
-                        {msgs.into_iter().map(|m| view! { <p class="error problem">{m}</p> }).collect_view()}
-                    </th>
-                    <td class="num">{points_text(content_points(&p.criteria, cid), l)}</td>
-                    <td class="row-actions">
-                        {editable.then(|| view! {
-                            {text_button("secondary small", None, tr("Sửa", "Edit"), move || start(Target::Content(cid), &p_start))}
-                            {button("secondary small", None, Signal::stored("↑"), Some(tr("Chuyển lên", "Move up")), None, move || up(-1))}
-                            {button("secondary small", None, Signal::stored("↓"), Some(tr("Chuyển xuống", "Move down")), None, move || down(1))}
-                            {text_button("secondary small", None, tr("Xóa", "Delete"), move || run(vec![Op::Delete { id: cid }]))}
-                            {text_button("small", Some("add-criterion"), tr("+ Tiêu chí", "+ Criterion"), move || start(Target::NewCriterion { content: cid, parent: None }, &p_add))}
-                        })}
-                    </td>
-                </tr>
-            }.into_any());
-            rows.push(view! { <FormRow form=form save=save target_is=Target::NewCriterion { content: cid, parent: None } /> }.into_any());
-            for c in ordered.iter().filter(|c| c.content_id == cid) {
-                let id = c.id;
-                let sibs: Vec<Criterion> = ordered
-                    .iter()
-                    .filter(|x| x.content_id == cid && x.parent_id == c.parent_id)
-                    .map(|x| (*x).clone())
-                    .collect();
-                let i = sibs.iter().position(|x| x.id == id).unwrap_or(0);
-                let move_crit = move |dir: i64| run(moved(&sibs, i, dir, |c| c.id, |c| c.position));
-                let (up, down) = (move_crit.clone(), move_crit);
-                let p_start = p.clone();
-                let p_sub = p.clone();
-                let top = c.parent_id.is_none();
-                let kind = c.kind;
-                let msgs = problems.get(&id).cloned().unwrap_or_default();
-                rows.push(view! {
-                    <tr class={ if top { "criterion" } else { "criterion sub" } } data-testid="criterion" data-id=id.to_string()>
-                        <td>{c.code.clone()}</td>
-                        <td>
-                            <span class="title" data-testid="criterion-title">{c.title.clone()}</span>
-                            {(kind != CriterionKind::Standard).then(|| view! { <span class="badge">{label(move || criterion_kind(kind, ctx.lang.get()))}</span> })}
-                            {pending.contains(&id).then(|| view! { <span class="badge pending" data-testid="pending-badge">{tr("Chờ đồng bộ", "Pending")}</span> })}
-                            {(!c.guidance.is_empty()).then(|| view! { <p class="guidance">{c.guidance.clone()}</p> })}
-                            {msgs.into_iter().map(|m| view! { <p class="error problem" data-testid="problem">{m}</p> }).collect_view()}
-                        </td>
-                        <td class="num">{points_text(c.max_points, l)}</td>
-                        <td class="row-actions">
-                            {editable.then(|| view! {
-                                {text_button("secondary small", Some("edit-criterion"), tr("Sửa", "Edit"), move || start(Target::Criterion(id), &p_start))}
-                                {button("secondary small", None, Signal::stored("↑"), Some(tr("Chuyển lên", "Move up")), None, move || up(-1))}
-                                {button("secondary small", None, Signal::stored("↓"), Some(tr("Chuyển xuống", "Move down")), None, move || down(1))}
-                                {text_button("secondary small", Some("delete-criterion"), tr("Xóa", "Delete"), move || run(vec![Op::Delete { id }]))}
-                                {top.then(|| text_button("secondary small", None, tr("+ Tiêu chí con", "+ Sub-criterion"), move || start(Target::NewCriterion { content: cid, parent: Some(id) }, &p_sub)))}
-                            })}
-                        </td>
-                    </tr>
-                    <FormRow form=form save=save target_is=Target::Criterion(id) />
-                    <FormRow form=form save=save target_is=Target::NewCriterion { content: cid, parent: Some(id) } />
-                }.into_any());
-            }
+        let card = card_html(&p, block, who.manages(block), &pending, l);
+        let current = chosen.get_untracked();
+        let mut history = format!(
+            "<section class=\"card\"><h3>{}</h3><ul>",
+            l.t("Lịch sử phiên bản", "Version history")
+        );
+        for v in versions.get() {
+            let _ = write!(
+                history,
+                "<li><a href=\"{}\" aria-current=\"{}\">{} {}</a> · {}{}</li>",
+                esc(&Route::Covenant(block, Some(v.id)).hash()),
+                if Some(v.id) == current {
+                    "page"
+                } else {
+                    "false"
+                },
+                l.t("Phiên bản", "Version"),
+                v.version,
+                covenant_status(v.status, l),
+                if v.amendment_reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {}", esc(&v.amendment_reason))
+                },
+            );
         }
-        let p_new = p.clone();
+        history.push_str("</ul></section>");
         let signing = signatures_view(ctx, &p, &who, block);
-
         view! {
-            <p><a href=Route::Block(block).hash()>{tr("← Về trang khối", "← Back to the block")}</a></p>
-            <section class="card covenant" data-testid="covenant">
-                <h2>{cov.title.clone()}</h2>
-                <p class="muted">
-                    {tr("Phiên bản", "Version")} " " {cov.version} " · "
-                    <span class="badge" data-testid="covenant-status">{label(move || covenant_status(status, ctx.lang.get()))}</span>
-                    " · " {tr("Tổng điểm chuẩn:", "Standard total:")} " "
-                    <span class={ if balanced { "ok" } else { "error" } } data-testid="covenant-total">{points_text(standard_total, l)} " / " {points_text(cov.total_points, l)}</span>
-                    " · " {tr("Điểm thưởng tối đa:", "Bonus cap:")} " " {points_text(cov.bonus_cap, l)}
-                </p>
-                {cov_problems.into_iter().map(|m| view! { <p class="error problem" data-testid="covenant-problem">{m}</p> }).collect_view()}
-                {status_actions}
-                {move || action_error.get().map(|e| view! { <p class="error" role="alert" data-testid="action-error">{e}</p> })}
-                <table>
-                    <thead>
-                        <tr>
-                            <th scope="col">{tr("Mã", "Code")}</th>
-                            <th scope="col">{tr("Nội dung, tiêu chí", "Content, criterion")}</th>
-                            <th scope="col" class="num">{tr("Điểm chuẩn", "Max points")}</th>
-                            <th scope="col"><span class="sr-only">{tr("Thao tác", "Actions")}</span></th>
-                        </tr>
-                    </thead>
-                    <tbody>
-                        {rows}
-                        <FormRow form=form save=save target_is=Target::NewContent />
-                    </tbody>
-                </table>
-                {editable.then(|| view! {
-                    <div class="actions">{text_button("secondary", None, tr("+ Nội dung thi đua", "+ Content"), move || start(Target::NewContent, &p_new))}</div>
-                })}
-            </section>
+            <div on:click=on_click inner_html=card></div>
+            {move || action_error.get().map(|e| view! { <p class="error card" role="alert" data-testid="action-error">{e}</p> })}
             {signing}
-            <section class="card">
-                <h3>{tr("Lịch sử phiên bản", "Version history")}</h3>
-                <ul>{history}</ul>
-            </section>
+            <div inner_html=history></div>
+            <EditSheet form=form save=save parts=parts_memo />
         }
         .into_any()
     }
 }
 
-/// The edit form, shown in the table under the row it edits.
+/// The covenant's card as one escaped HTML string: title, status and totals, the
+/// validator's problems, the secretary's status buttons, and the table of contents and
+/// criteria. Built as text rather than `view!` because each distinct view compiles its own
+/// render code (the shell's budget is 300 KB); the buttons carry `data-act` and `data-id`
+/// for the card's one click handler.
+fn card_html(
+    p: &Parts,
+    block: Uuid,
+    manages: bool,
+    pending: &std::collections::BTreeSet<Uuid>,
+    l: Lang,
+) -> String {
+    let editable = manages && covenant::check_editable(&p.covenant).is_ok();
+    let problems: HashMap<Uuid, Vec<String>> =
+        covenant::validate(&p.covenant, &p.contents, &p.criteria, p.step)
+            .into_iter()
+            .fold(HashMap::new(), |mut m, x| {
+                m.entry(x.record).or_default().push(match l {
+                    Lang::Vi => x.error.message_vi(),
+                    Lang::En => x.error.to_string(),
+                });
+                m
+            });
+    let (contents, _) = document_order(&p.contents, &p.criteria);
+    let standard_total = contents.iter().fold(Points::ZERO, |a, c| {
+        a.checked_add(content_points(&p.criteria, c.id))
+            .unwrap_or(a)
+    });
+    let cov = &p.covenant;
+    let mut h = format!(
+        "<p><a href=\"{}\">{}</a></p><section class=\"card covenant\" data-testid=\"covenant\"><h2>{}</h2>\
+         <p class=\"muted\">{} {} · <span class=\"badge\" data-testid=\"covenant-status\">{}</span> · {} \
+         <span class=\"{}\" data-testid=\"covenant-total\">{} / {}</span> · {} {}</p>",
+        esc(&Route::Block(block).hash()),
+        l.t("← Về trang khối", "← Back to the block"),
+        esc(&cov.title),
+        l.t("Phiên bản", "Version"),
+        cov.version,
+        covenant_status(cov.status, l),
+        l.t("Tổng điểm chuẩn:", "Standard total:"),
+        if standard_total == cov.total_points {
+            "ok"
+        } else {
+            "error"
+        },
+        points_text(standard_total, l),
+        points_text(cov.total_points, l),
+        l.t("Điểm thưởng tối đa:", "Bonus cap:"),
+        points_text(cov.bonus_cap, l),
+    );
+    for m in problems.get(&cov.id).into_iter().flatten() {
+        let _ = write!(
+            h,
+            "<p class=\"error problem\" data-testid=\"covenant-problem\">{}</p>",
+            esc(m)
+        );
+    }
+    if manages {
+        h.push_str("<div class=\"actions\">");
+        let st = cov.status;
+        let draft_or_circulated = matches!(st, CovenantStatus::Draft | CovenantStatus::Circulated);
+        for (show, class, vi, en, to, testid) in [
+            (
+                st == CovenantStatus::Draft,
+                "",
+                "Gửi xin ý kiến các đơn vị",
+                "Circulate to the members",
+                "circulated",
+                "circulate",
+            ),
+            (
+                st == CovenantStatus::Circulated,
+                "secondary",
+                "Trở lại bản nháp",
+                "Back to draft",
+                "draft",
+                "",
+            ),
+            (
+                draft_or_circulated,
+                "",
+                "Thống nhất giao ước",
+                "Mark as agreed",
+                "agreed",
+                "agree",
+            ),
+        ] {
+            if show {
+                html_button(&mut h, class, l.t(vi, en), "status", to, testid, None);
+            }
+        }
+        h.push_str("</div>");
+    }
+    let _ = write!(
+        h,
+        "<table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\" class=\"num\">{}</th>\
+         <th scope=\"col\"><span class=\"sr-only\">{}</span></th></tr></thead><tbody>{}</tbody></table>",
+        l.t("Mã", "Code"),
+        l.t("Nội dung, tiêu chí", "Content, criterion"),
+        l.t("Điểm chuẩn", "Max points"),
+        l.t("Thao tác", "Actions"),
+        rows_html(p, &problems, pending, editable, l),
+    );
+    if editable {
+        h.push_str("<div class=\"actions\">");
+        html_button(
+            &mut h,
+            "secondary",
+            l.t("+ Nội dung thi đua", "+ Content"),
+            "new-content",
+            "",
+            "",
+            None,
+        );
+        h.push_str("</div>");
+    }
+    h.push_str("</section>");
+    h
+}
+
+/// The table's rows as one escaped HTML string: contents, then their criteria in document
+/// order with sub-criteria under their parent. Built as text rather than `view!` because
+/// each distinct view compiles its own render code (the shell's budget is 300 KB); the
+/// buttons carry `data-act` and `data-id` for the table's one click handler.
+fn rows_html(
+    p: &Parts,
+    problems: &HashMap<Uuid, Vec<String>>,
+    pending: &std::collections::BTreeSet<Uuid>,
+    editable: bool,
+    l: Lang,
+) -> String {
+    let (contents, ordered) = document_order(&p.contents, &p.criteria);
+    let mut h = String::new();
+    let msgs = |h: &mut String, id: Uuid, testid: &str| {
+        for m in problems.get(&id).into_iter().flatten() {
+            let _ = write!(h, "<p class=\"error problem\"{testid}>{}</p>", esc(m));
+        }
+    };
+    let actions =
+        |h: &mut String, id: &str, edit: &str, delete: &str, add: Option<(&str, &str)>| {
+            h.push_str("<td class=\"row-actions\">");
+            if editable {
+                html_button(
+                    h,
+                    "secondary small",
+                    l.t("Sửa", "Edit"),
+                    "edit",
+                    id,
+                    edit,
+                    None,
+                );
+                html_button(
+                    h,
+                    "secondary small",
+                    "↑",
+                    "up",
+                    id,
+                    "",
+                    Some(l.t("Chuyển lên", "Move up")),
+                );
+                html_button(
+                    h,
+                    "secondary small",
+                    "↓",
+                    "down",
+                    id,
+                    "",
+                    Some(l.t("Chuyển xuống", "Move down")),
+                );
+                html_button(
+                    h,
+                    "secondary small",
+                    l.t("Xóa", "Delete"),
+                    "delete",
+                    id,
+                    delete,
+                    None,
+                );
+                if let Some((label, testid)) = add {
+                    html_button(h, "small", label, "add", id, testid, None);
+                }
+            }
+            h.push_str("</td></tr>");
+        };
+    for content in &contents {
+        let id = content.id.to_string();
+        let _ = write!(
+            h,
+            "<tr class=\"content\" data-id=\"{id}\"><th scope=\"row\">{}</th><th scope=\"row\">{}",
+            esc(&content.code),
+            esc(&content.title)
+        );
+        msgs(&mut h, content.id, "");
+        let _ = write!(
+            h,
+            "</th><td class=\"num\">{}</td>",
+            points_text(content_points(&p.criteria, content.id), l)
+        );
+        let add = (l.t("+ Tiêu chí", "+ Criterion"), "add-criterion");
+        actions(&mut h, &id, "", "", Some(add));
+        for c in ordered.iter().filter(|c| c.content_id == content.id) {
+            let id = c.id.to_string();
+            let top = c.parent_id.is_none();
+            let _ = write!(
+                h,
+                "<tr class=\"criterion{}\" data-testid=\"criterion\" data-id=\"{id}\"><td>{}</td><td><span class=\"title\" data-testid=\"criterion-title\">{}</span>",
+                if top { "" } else { " sub" },
+                esc(&c.code),
+                esc(&c.title)
+            );
+            if c.kind != CriterionKind::Standard {
+                let _ = write!(
+                    h,
+                    " <span class=\"badge\">{}</span>",
+                    esc(criterion_kind(c.kind, l))
+                );
+            }
+            if pending.contains(&c.id) {
+                let _ = write!(
+                    h,
+                    " <span class=\"badge pending\" data-testid=\"pending-badge\">{}</span>",
+                    l.t("Chờ đồng bộ", "Pending")
+                );
+            }
+            if !c.guidance.is_empty() {
+                let _ = write!(h, "<p class=\"guidance\">{}</p>", esc(&c.guidance));
+            }
+            msgs(&mut h, c.id, " data-testid=\"problem\"");
+            let _ = write!(
+                h,
+                "</td><td class=\"num\">{}</td>",
+                points_text(c.max_points, l)
+            );
+            let add = top.then(|| (l.t("+ Tiêu chí con", "+ Sub-criterion"), ""));
+            actions(&mut h, &id, "edit-criterion", "delete-criterion", add);
+        }
+    }
+    h
+}
+
+/// The edit form, in a sheet over the bottom of the screen (the table is plain HTML, see
+/// `rows_html`); it opens with the cursor in its first field, and Escape closes it.
 #[component]
-fn FormRow(
+fn EditSheet(
     form: Form,
     save: impl Fn(leptos::ev::SubmitEvent) + Copy + Send + Sync + 'static,
-    target_is: Target,
+    parts: Memo<Option<Parts>>,
 ) -> impl IntoView {
     let ctx = Ctx::get();
-    let is_criterion = !matches!(target_is, Target::Content(_) | Target::NewContent);
-    let key = target_is.key();
-    let fid = move |name: &str| format!("{name}-{key}");
-    let (code_id, title_id, guidance_id, kind_id, max_id) = (
-        fid("code"),
-        fid("title"),
-        fid("guidance"),
-        fid("kind"),
-        fid("max"),
-    );
+    // Each time the form opens on another row: that row goes to the top of the screen,
+    // above the sheet, and the cursor into the form.
+    Effect::new(move |_| {
+        let Some(target) = form.target.get() else {
+            return;
+        };
+        let row = match target {
+            Target::Criterion(id) | Target::Content(id) => Some(id),
+            Target::NewCriterion { content, parent } => Some(parent.unwrap_or(content)),
+            Target::NewContent => None,
+        };
+        request_animation_frame(move || {
+            let Some(d) = web_sys::window().and_then(|w| w.document()) else {
+                return;
+            };
+            if let Some(el) = row.and_then(|id| {
+                d.query_selector(&format!("tr[data-id=\"{id}\"]"))
+                    .ok()
+                    .flatten()
+            }) {
+                el.scroll_into_view();
+            }
+            if let Some(el) = d
+                .get_element_by_id("cf-code")
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                let _ = el.focus_with_options(&{
+                    let o = web_sys::FocusOptions::new();
+                    o.set_prevent_scroll(true);
+                    o
+                });
+            }
+        });
+    });
+    let heading = move |target: Target| {
+        let code_of = |id: Uuid| {
+            parts
+                .with_untracked(|p| {
+                    p.as_ref().and_then(|p| {
+                        p.criteria
+                            .iter()
+                            .find(|c| c.id == id)
+                            .map(|c| c.code.clone())
+                            .or_else(|| {
+                                p.contents
+                                    .iter()
+                                    .find(|c| c.id == id)
+                                    .map(|c| c.code.clone())
+                            })
+                    })
+                })
+                .unwrap_or_default()
+        };
+        match target {
+            Target::Criterion(id) => format!(
+                "{} {}",
+                ctx.t("Sửa tiêu chí", "Edit criterion"),
+                code_of(id)
+            ),
+            Target::NewCriterion { content, parent } => format!(
+                "{} {}",
+                ctx.t("Thêm tiêu chí vào", "New criterion in"),
+                code_of(parent.unwrap_or(content))
+            ),
+            Target::Content(id) => {
+                format!("{} {}", ctx.t("Sửa nội dung", "Edit content"), code_of(id))
+            }
+            Target::NewContent => ctx.t("Thêm nội dung thi đua", "New content").to_owned(),
+        }
+    };
     move || {
-        (form.target.get() == Some(target_is)).then(|| view! {
-            <tr class="edit-row"><td colspan="4">
+        let target = form.target.get()?;
+        let is_criterion = !matches!(target, Target::Content(_) | Target::NewContent);
+        Some(view! {
+            <section class="edit-sheet card" role="dialog" aria-labelledby="cf-heading"
+                on:keydown=move |e| if e.key() == "Escape" { form.target.set(None) }>
+                <h3 id="cf-heading">{heading(target)}</h3>
                 <form class="edit-form" on:submit=save data-testid="criterion-form">
                     <div class="grid">
                         <div>
-                            <label for=code_id.clone()>{tr("Mã", "Code")}</label>
-                            <input id=code_id.clone() type="text" required prop:value=move || form.code.get() on:input=move |e| form.code.set(event_target_value(&e)) />
+                            <label for="cf-code">{tr("Mã", "Code")}</label>
+                            <input id="cf-code" type="text" required prop:value=move || form.code.get() on:input=move |e| form.code.set(event_target_value(&e)) />
                         </div>
                         <div class="wide">
-                            <label for=title_id.clone()>{move || if is_criterion { ctx.t("Tên tiêu chí", "Criterion title") } else { ctx.t("Tên nội dung", "Content title") }}</label>
-                            <input id=title_id.clone() type="text" data-testid="form-title" prop:value=move || form.title.get() on:input=move |e| form.title.set(event_target_value(&e)) />
+                            <label for="cf-title">{move || if is_criterion { ctx.t("Tên tiêu chí", "Criterion title") } else { ctx.t("Tên nội dung", "Content title") }}</label>
+                            <input id="cf-title" type="text" data-testid="form-title" prop:value=move || form.title.get() on:input=move |e| form.title.set(event_target_value(&e)) />
                         </div>
                         {is_criterion.then(|| view! {
                             <div>
-                                <label for=kind_id.clone()>{tr("Loại", "Kind")}</label>
-                                <select id=kind_id.clone() on:change=move |e| form.kind.set(kind_from(&event_target_value(&e)))>
+                                <label for="cf-kind">{tr("Loại", "Kind")}</label>
+                                <select id="cf-kind" on:change=move |e| form.kind.set(kind_from(&event_target_value(&e)))>
                                     {[CriterionKind::Standard, CriterionKind::Bonus, CriterionKind::Deduction, CriterionKind::Disqualifier].into_iter().map(|k| view! {
                                         <option value=kind_code(k) selected=move || form.kind.get() == k>{label(move || criterion_kind(k, ctx.lang.get()))}</option>
                                     }).collect_view()}
                                 </select>
                             </div>
                             <div>
-                                <label for=max_id.clone()>{tr("Điểm chuẩn", "Max points")}</label>
-                                <input id=max_id.clone() type="text" inputmode="decimal" data-testid="form-max" prop:value=move || form.max.get() on:input=move |e| form.max.set(event_target_value(&e)) />
+                                <label for="cf-max">{tr("Điểm chuẩn", "Max points")}</label>
+                                <input id="cf-max" type="text" inputmode="decimal" data-testid="form-max" prop:value=move || form.max.get() on:input=move |e| form.max.set(event_target_value(&e)) />
                             </div>
                             <div class="wide">
-                                <label for=guidance_id.clone()>{tr("Hướng dẫn chấm", "Scoring guidance")}</label>
-                                <input id=guidance_id.clone() type="text" prop:value=move || form.guidance.get() on:input=move |e| form.guidance.set(event_target_value(&e)) />
+                                <label for="cf-guidance">{tr("Hướng dẫn chấm", "Scoring guidance")}</label>
+                                <input id="cf-guidance" type="text" prop:value=move || form.guidance.get() on:input=move |e| form.guidance.set(event_target_value(&e)) />
                             </div>
                         })}
                     </div>
@@ -583,7 +815,7 @@ fn FormRow(
                         {text_button("secondary", None, tr("Hủy", "Cancel"), move || form.target.set(None))}
                     </div>
                 </form>
-            </td></tr>
+            </section>
         })
     }
 }

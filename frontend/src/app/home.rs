@@ -8,11 +8,16 @@ use shared::round::{Assignment, RoundState, Stage};
 use shared::rules::CrossScoring;
 use uuid::Uuid;
 
+use std::fmt::Write as _;
+
+use shared::report::esc;
+
 use super::ballots::Ballots;
 use super::format::{covenant_status, round_state, stage};
-use super::ui::text_button;
-use super::{Ctx, Route, data, label, tr};
+use super::ui::html_button;
+use super::{Ctx, Route, data, tr};
 use crate::db::Snapshot;
+use crate::i18n::Lang;
 use crate::ids;
 
 /// The blocks on this device; with only one, its home.
@@ -48,13 +53,6 @@ pub fn Home() -> impl IntoView {
     }
 }
 
-fn kind_text(k: BlockKind, ctx: Ctx) -> &'static str {
-    match k {
-        BlockKind::Khoi => ctx.t("Khối thi đua", "Emulation block"),
-        BlockKind::Cum => ctx.t("Cụm thi đua", "Emulation cluster"),
-    }
-}
-
 /// A block's home.
 #[component]
 pub fn BlockHome(
@@ -64,26 +62,100 @@ pub fn BlockHome(
     let ctx = Ctx::get();
     let error = RwSignal::new(None::<String>);
     let home = move || {
+        let lang = ctx.lang.get();
         ctx.snap.with(|s| {
-            let Some(s) = s.as_ref() else {
-                return ().into_any();
-            };
-            let Some(b) = data::block(s, block) else {
-                return view! { <p class="muted card">{tr("Không tìm thấy khối này trên máy.", "This block is not on this device.")}</p> }.into_any();
-            };
-            block_view(ctx, s, &b, error).into_any()
+            let s = s.as_ref()?;
+            Some(match data::block(s, block) {
+                Some(b) => block_html(s, &b, lang),
+                None => format!(
+                    "<p class=\"muted card\">{}</p>",
+                    lang.t(
+                        "Không tìm thấy khối này trên máy.",
+                        "This block is not on this device."
+                    )
+                ),
+            })
         })
     };
+    let on_click = move |ev: web_sys::MouseEvent| {
+        let Some((act, arg)) = super::ui::clicked(&ev) else {
+            return;
+        };
+        let ops = ctx.snap.with_untracked(|s| {
+            let s = s.as_ref()?;
+            let b = data::block(s, block)?;
+            match act.as_str() {
+                "open-round" => open_round(s, &b, &arg).map(|r| {
+                    r.map(|r| Op::Create {
+                        record: Record::Round(r),
+                    })
+                }),
+                "lock" | "reopen" | "publish" => {
+                    let to = match act.as_str() {
+                        "lock" => RoundState::Locked,
+                        "reopen" => RoundState::Open,
+                        _ => RoundState::Published,
+                    };
+                    let id = Uuid::parse_str(&arg).ok()?;
+                    Some(Ok(Op::set(id, "state", serde_json::json!(to.as_str()))))
+                }
+                _ => None,
+            }
+        });
+        match ops {
+            Some(Ok(op)) => ctx.run(vec![op], error),
+            Some(Err(e)) => error.set(Some(ctx.domain_message(&e))),
+            None => {}
+        }
+    };
     // Outside the snapshot's closure: a sync landing keeps a paper's ticks.
-    view! { {home} <Ballots block=block /> }
+    view! {
+        <div on:click=on_click inner_html=home></div>
+        {move || error.get().map(|e| view! { <p class="error card" role="alert">{e}</p> })}
+        <Ballots block=block />
+    }
 }
 
-fn block_view(
-    ctx: Ctx,
+/// The round of `stage` (wire name) for the block's agreed covenant: pairs by lot when the
+/// block's rules say so, with a fresh random seed that the round records and shows, so
+/// anyone can redo the draw. `None` when there is no agreed covenant or no such stage.
+fn open_round(
     s: &Snapshot,
     b: &Block,
-    error: RwSignal<Option<String>>,
-) -> impl IntoView + use<> {
+    stage_name: &str,
+) -> Option<Result<Round, shared::DomainError>> {
+    let st = [Stage::SelfScoring, Stage::CrossScoring]
+        .into_iter()
+        .find(|st| st.as_str() == stage_name)?;
+    let covenant = data::covenants(s, b.id)
+        .last()
+        .filter(|c| matches!(c.status, CovenantStatus::Agreed | CovenantStatus::Signed))
+        .map(|c| c.id)?;
+    let assignment = match (st, b.rules.cross_scoring) {
+        (Stage::CrossScoring, CrossScoring::PairsByLot { per_unit }) => {
+            let seed = ids::new_v7().as_u128() as u64;
+            match Assignment::draw(&b.members, per_unit, seed) {
+                Ok(a) => a,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        _ => Assignment::AllScoreAll,
+    };
+    Some(Ok(Round {
+        id: ids::new_v7(),
+        block_id: b.id,
+        covenant_id: covenant,
+        stage: st,
+        state: RoundState::Open,
+        assignment,
+    }))
+}
+
+/// The block's home as one escaped HTML string: the block and its members, the covenant,
+/// the rounds with who has submitted, and the secretary's controls. Text rather than
+/// `view!` for the shell's budget (see `covenant::card_html`); the buttons carry
+/// `data-act` and `data-id` for the home's one click handler.
+fn block_html(s: &Snapshot, b: &Block, l: Lang) -> String {
     let principal = s
         .meta
         .as_ref()
@@ -92,214 +164,211 @@ fn block_view(
     let manages = principal.manages(b.id);
     let mine = principal.unit_in(b.id);
     let members = data::members(s, b);
-    let covenants = data::covenants(s, b.id);
-    let latest = covenants.last().cloned();
+    let latest = data::covenants(s, b.id).last().cloned();
     let rounds = data::rounds(s, b.id);
-    let (head, deputy, block_id) = (b.head, b.deputy, b.id);
-    let year = b.year;
-    let kind = b.kind;
-    let place = if b.province.is_empty() {
-        String::new()
-    } else {
-        format!(" · {}", b.province)
+    let kind = match b.kind {
+        BlockKind::Khoi => l.t("Khối thi đua", "Emulation block"),
+        BlockKind::Cum => l.t("Cụm thi đua", "Emulation cluster"),
     };
-
-    let covenant_card = latest.clone().map(|c| {
-        let signed = data::signatures(s, c.id).len();
-        let total = b.members.len();
-        view! {
-            <section class="card" data-testid="covenant-card">
-                <h3>{tr("Giao ước thi đua", "Emulation covenant")}</h3>
-                <p><strong>{c.title.clone()}</strong> " · " {tr("phiên bản", "version")} " " {c.version}</p>
-                <p>
-                    <span class="badge" data-testid="covenant-status">{label(move || covenant_status(c.status, ctx.lang.get()))}</span>
-                    " " {tr("Đã ký:", "Signed:")} " " {signed} "/" {total}
-                </p>
-                <a class="button" href=Route::Covenant(block_id, None).hash() data-testid="open-covenant">
-                    {tr("Mở giao ước", "Open the covenant")}
-                </a>
-            </section>
+    let mut h = format!(
+        "<section class=\"card block\" data-testid=\"block\"><h2>{}</h2><p class=\"muted\">{kind} · {} {}{}</p>\
+         <h3>{} ({})</h3><ul class=\"members\">",
+        esc(&b.name),
+        l.t("Năm", "Year"),
+        b.year,
+        if b.province.is_empty() {
+            String::new()
+        } else {
+            format!(" · {}", esc(&b.province))
+        },
+        l.t("Đơn vị thành viên", "Member units"),
+        members.len(),
+    );
+    for u in &members {
+        let _ = write!(h, "<li>{}", esc(&u.name));
+        for (is, class, text) in [
+            (
+                Some(u.id) == b.head,
+                "badge",
+                l.t("Khối trưởng", "Block head"),
+            ),
+            (Some(u.id) == b.deputy, "badge", l.t("Khối phó", "Deputy")),
+            (
+                Some(u.id) == mine,
+                "badge mine",
+                l.t("Đơn vị của tôi", "My unit"),
+            ),
+        ] {
+            if is {
+                let _ = write!(h, " <span class=\"{class}\">{text}</span>");
+            }
         }
-    });
+        h.push_str("</li>");
+    }
+    h.push_str("</ul></section>");
 
+    if let Some(c) = &latest {
+        let _ = write!(
+            h,
+            "<section class=\"card\" data-testid=\"covenant-card\"><h3>{}</h3><p><strong>{}</strong> · {} {}</p>\
+             <p><span class=\"badge\" data-testid=\"covenant-status\">{}</span> {} {}/{}</p>\
+             <a class=\"button\" href=\"{}\" data-testid=\"open-covenant\">{}</a></section>",
+            l.t("Giao ước thi đua", "Emulation covenant"),
+            esc(&c.title),
+            l.t("phiên bản", "version"),
+            c.version,
+            covenant_status(c.status, l),
+            l.t("Đã ký:", "Signed:"),
+            data::signatures(s, c.id).len(),
+            b.members.len(),
+            esc(&Route::Covenant(b.id, None).hash()),
+            l.t("Mở giao ước", "Open the covenant"),
+        );
+    }
+
+    let _ = write!(
+        h,
+        "<section class=\"card\" data-testid=\"rounds\"><h3>{}</h3>",
+        l.t("Các vòng chấm điểm", "Scoring rounds")
+    );
+    if rounds.is_empty() {
+        let _ = write!(
+            h,
+            "<p class=\"muted\">{}</p>",
+            l.t("Chưa mở vòng chấm điểm nào.", "No scoring round yet.")
+        );
+    }
+    h.push_str("<ul class=\"rounds\">");
+    for r in &rounds {
+        round_html(&mut h, s, b, r, manages, mine, l);
+    }
+    h.push_str("</ul><div class=\"actions\">");
     // The secretary opens the rounds once the covenant is agreed.
-    let can_open = latest
+    if let Some(c) = latest
         .as_ref()
-        .filter(|c| matches!(c.status, CovenantStatus::Agreed | CovenantStatus::Signed))
-        .map(|c| c.id);
-    let open_buttons = (manages && can_open.is_some()).then(|| {
-        let covenant_id = can_open.unwrap_or_default();
-        let missing: Vec<Stage> = [Stage::SelfScoring, Stage::CrossScoring]
-            .into_iter()
-            .filter(|st| {
-                !rounds
-                    .iter()
-                    .any(|r| r.stage == *st && r.covenant_id == covenant_id)
-            })
-            .collect();
-        let cross_rule = b.rules.cross_scoring;
-        missing
-            .into_iter()
-            .map(|st| {
-                let members_ids = b.members.clone();
-                let rule = cross_rule;
-                let open = move |_| {
-                    // Pairs by lot when the block's rules say so, with a fresh random seed
-                    // that the round records and shows, so anyone can redo the draw.
-                    let assignment = match (st, rule) {
-                        (Stage::CrossScoring, CrossScoring::PairsByLot { per_unit }) => {
-                            let seed = ids::new_v7().as_u128() as u64;
-                            match Assignment::draw(&members_ids, per_unit, seed) {
-                                Ok(a) => a,
-                                Err(e) => return error.set(Some(ctx.domain_message(&e))),
-                            }
-                        }
-                        _ => Assignment::AllScoreAll,
-                    };
-                    let r = Round {
-                        id: ids::new_v7(),
-                        block_id,
-                        covenant_id,
-                        stage: st,
-                        state: RoundState::Open,
-                        assignment,
-                    };
-                    ctx.run(
-                        vec![Op::Create {
-                            record: Record::Round(r),
-                        }],
-                        error,
-                    );
-                };
-                view! {
-                    <button on:click=open data-testid=format!("open-round-{}", st.as_str())>
-                        {tr("Mở vòng", "Open round:")} " " {label(move || stage(st, ctx.lang.get()))}
-                    </button>
-                }
-            })
-            .collect_view()
-    });
-
+        .filter(|c| manages && matches!(c.status, CovenantStatus::Agreed | CovenantStatus::Signed))
+    {
+        for st in [Stage::SelfScoring, Stage::CrossScoring] {
+            if !rounds
+                .iter()
+                .any(|r| r.stage == st && r.covenant_id == c.id)
+            {
+                let label = format!("{} {}", l.t("Mở vòng", "Open round:"), stage(st, l));
+                html_button(
+                    &mut h,
+                    "",
+                    &label,
+                    "open-round",
+                    st.as_str(),
+                    &format!("open-round-{}", st.as_str()),
+                    None,
+                );
+            }
+        }
+    }
+    h.push_str("</div>");
     // The documents are server pages (they need the network; the app does not), opened in
     // a new tab: a page of links there costs the app's shell nothing.
-    let documents = s.meta.as_ref().and_then(|m| m.token.clone()).map(|t| {
-        view! {
-            <a class="button secondary" target="_blank" data-testid="documents"
-                href=format!("/api/v1/blocks/{block_id}/documents.html?access_token={t}")>
-                {tr("Tài liệu, trình chiếu", "Documents, projector")}
-            </a>
-        }
-    });
-
-    let round_rows = rounds
-        .iter()
-        .map(|r| round_row(ctx, s, b, r, manages, mine, error))
-        .collect_view();
-
-    view! {
-        <section class="card block" data-testid="block">
-            <h2>{b.name.clone()}</h2>
-            <p class="muted">{label(move || kind_text(kind, ctx))} " · " {tr("Năm", "Year")} " " {year} {place}</p>
-            <h3>{tr("Đơn vị thành viên", "Member units")} " (" {members.len()} ")"</h3>
-            <ul class="members">
-                {members.into_iter().map(|u| {
-                    let id = u.id;
-                    view! {
-                        <li>
-                            {u.name}
-                            {(Some(id) == head).then(|| view! { <span class="badge">{tr("Khối trưởng", "Block head")}</span> })}
-                            {(Some(id) == deputy).then(|| view! { <span class="badge">{tr("Khối phó", "Deputy")}</span> })}
-                            {(Some(id) == mine).then(|| view! { <span class="badge mine">{tr("Đơn vị của tôi", "My unit")}</span> })}
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
-        </section>
-        {covenant_card}
-        <section class="card" data-testid="rounds">
-            <h3>{tr("Các vòng chấm điểm", "Scoring rounds")}</h3>
-            {rounds.is_empty().then(|| view! { <p class="muted">{tr("Chưa mở vòng chấm điểm nào.", "No scoring round yet.")}</p> })}
-            <ul class="rounds">{round_rows}</ul>
-            <div class="actions">{open_buttons}</div>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            {documents}
-        </section>
+    if let Some(t) = s.meta.as_ref().and_then(|m| m.token.as_ref()) {
+        let _ = write!(
+            h,
+            "<a class=\"button secondary\" target=\"_blank\" data-testid=\"documents\" href=\"/api/v1/blocks/{}/documents.html?access_token={}\">{}</a>",
+            b.id,
+            esc(t),
+            l.t("Tài liệu, trình chiếu", "Documents, projector"),
+        );
     }
+    h.push_str("</section>");
+    h
 }
 
-fn round_row(
-    ctx: Ctx,
+/// One round: state, sheets submitted, per unit its submitted sheets out of those it owes,
+/// the link to score or view, and the secretary's lock, reopen and publish.
+fn round_html(
+    h: &mut String,
     s: &Snapshot,
     b: &Block,
     r: &Round,
     manages: bool,
     mine: Option<Uuid>,
-    error: RwSignal<Option<String>>,
-) -> impl IntoView + use<> {
+    l: Lang,
+) {
     let sheets = data::sheets(s, r.id);
     let submitted = sheets.iter().filter(|x| x.submitted).count();
-    let expected = data::expected_sheets(b, r);
-    let (st, state, round_id, block_id) = (r.stage, r.state, r.id, b.id);
-    // Who has submitted: per scoring unit, its submitted sheets out of those it owes.
-    let chips = data::members(s, b)
-        .into_iter()
-        .map(|u| {
-            let owed = data::subjects_of(b, r, u.id).len();
-            let done = sheets
-                .iter()
-                .filter(|x| x.scorer == u.id && x.submitted)
-                .count();
-            let class = if owed > 0 && done >= owed {
-                "chip done"
-            } else {
-                "chip"
-            };
-            view! { <li class=class>{u.short_name} " " {done} "/" {owed}</li> }
-        })
-        .collect_view();
-    let set_state = move |to: RoundState| {
-        move || {
-            ctx.run(
-                vec![Op::set(round_id, "state", serde_json::json!(to.as_str()))],
-                error,
-            )
-        }
-    };
-    let controls = manages.then(|| match state {
-        RoundState::Open => text_button("secondary", None, tr("Khóa vòng", "Lock"), set_state(RoundState::Locked)),
-        RoundState::Locked => view! {
-            {text_button("secondary", None, tr("Mở lại", "Reopen"), set_state(RoundState::Open))}
-            {text_button("secondary", None, tr("Công bố", "Publish"), set_state(RoundState::Published))}
-        }.into_any(),
-        RoundState::Published => ().into_any(),
-    });
-    let can_score = mine.is_some_and(|u| !data::subjects_of(b, r, u).is_empty());
-    let draw = match &r.assignment {
-        Assignment::PairsByLot { seed, per_unit, .. } => Some(format!(
-            "{} {per_unit} · {} {seed}",
-            ctx.t(
+    let _ = write!(
+        h,
+        "<li class=\"round\" data-testid=\"round-{}\"><div class=\"round-head\"><strong>{}</strong> \
+         <span class=\"badge\" data-testid=\"round-state\">{}</span> \
+         <span data-testid=\"round-progress\">{submitted}/{} {}</span></div>",
+        r.stage.as_str(),
+        stage(r.stage, l),
+        round_state(r.state, l),
+        data::expected_sheets(b, r),
+        l.t("phiếu đã nộp", "sheets submitted"),
+    );
+    if let Assignment::PairsByLot { seed, per_unit, .. } = &r.assignment {
+        let _ = write!(
+            h,
+            "<p class=\"muted\" data-testid=\"draw-seed\">{} {per_unit} · {} {seed}</p>",
+            l.t(
                 "Bốc thăm: mỗi đơn vị chấm",
                 "Drawn by lot: each unit scores"
             ),
-            ctx.t("hạt giống", "seed")
-        )),
-        Assignment::AllScoreAll => None,
-    };
-    view! {
-        <li class="round" data-testid=format!("round-{}", st.as_str())>
-            <div class="round-head">
-                <strong>{label(move || stage(st, ctx.lang.get()))}</strong>
-                <span class="badge" data-testid="round-state">{label(move || round_state(state, ctx.lang.get()))}</span>
-                <span data-testid="round-progress">{submitted} "/" {expected} " " {tr("phiếu đã nộp", "sheets submitted")}</span>
-            </div>
-            {draw.map(|d| view! { <p class="muted" data-testid="draw-seed">{d}</p> })}
-            <ul class="chips" aria-label=tr("Đơn vị đã nộp phiếu", "Units that submitted")>{chips}</ul>
-            <div class="actions">
-                <a class="button" href=Route::Round { block: block_id, round: round_id, subject: None, scorer: None }.hash() data-testid="open-round">
-                    {move || if can_score && state == RoundState::Open { ctx.t("Chấm điểm", "Score") } else { ctx.t("Xem phiếu", "View sheets") }}
-                </a>
-                {controls}
-            </div>
-        </li>
+            l.t("hạt giống", "seed"),
+        );
     }
+    let _ = write!(
+        h,
+        "<ul class=\"chips\" aria-label=\"{}\">",
+        l.t("Đơn vị đã nộp phiếu", "Units that submitted")
+    );
+    for u in data::members(s, b) {
+        let owed = data::subjects_of(b, r, u.id).len();
+        let done = sheets
+            .iter()
+            .filter(|x| x.scorer == u.id && x.submitted)
+            .count();
+        let class = if owed > 0 && done >= owed {
+            "chip done"
+        } else {
+            "chip"
+        };
+        let _ = write!(
+            h,
+            "<li class=\"{class}\">{} {done}/{owed}</li>",
+            esc(&u.short_name)
+        );
+    }
+    let can_score = mine.is_some_and(|u| !data::subjects_of(b, r, u).is_empty());
+    let _ = write!(
+        h,
+        "</ul><div class=\"actions\"><a class=\"button\" href=\"{}\" data-testid=\"open-round\">{}</a>",
+        esc(&Route::Round {
+            block: b.id,
+            round: r.id,
+            subject: None,
+            scorer: None
+        }
+        .hash()),
+        if can_score && r.state == RoundState::Open {
+            l.t("Chấm điểm", "Score")
+        } else {
+            l.t("Xem phiếu", "View sheets")
+        },
+    );
+    if manages {
+        let id = r.id.to_string();
+        let buttons: &[(&str, &str, &str)] = match r.state {
+            RoundState::Open => &[("lock", "Khóa vòng", "Lock")],
+            RoundState::Locked => &[
+                ("reopen", "Mở lại", "Reopen"),
+                ("publish", "Công bố", "Publish"),
+            ],
+            RoundState::Published => &[],
+        };
+        for (act, vi, en) in buttons {
+            html_button(h, "secondary", l.t(vi, en), act, &id, "", None);
+        }
+    }
+    h.push_str("</div></li>");
 }

@@ -3,7 +3,10 @@
 //! holds one copy of a button's code instead of one per button (the shell's budget is
 //! 300 KB compressed).
 
+use std::fmt::Write as _;
+
 use leptos::prelude::*;
+use shared::report::esc;
 
 /// A button running `on` when pressed.
 pub fn button(
@@ -32,4 +35,43 @@ pub fn text_button(
     on: impl Fn() + 'static,
 ) -> AnyView {
     button(class, testid, label, None, None, on)
+}
+
+/// A button written into an HTML string, which a delegated click handler runs as `act` on
+/// `id`; `aria` names it when its label is a symbol.
+pub fn html_button(
+    h: &mut String,
+    class: &str,
+    label: &str,
+    act: &str,
+    id: &str,
+    testid: &str,
+    aria: Option<&str>,
+) {
+    let _ = write!(
+        h,
+        "<button type=\"button\" class=\"{class}\" data-act=\"{act}\" data-id=\"{id}\"",
+    );
+    if !testid.is_empty() {
+        let _ = write!(h, " data-testid=\"{testid}\"");
+    }
+    if let Some(a) = aria {
+        let _ = write!(h, " aria-label=\"{}\"", esc(a));
+    }
+    let _ = write!(h, ">{}</button>", esc(label));
+}
+
+/// The `data-act` and `data-id` of the `html_button` a click landed in, if any.
+pub fn clicked(ev: &web_sys::MouseEvent) -> Option<(String, String)> {
+    use wasm_bindgen::JsCast;
+    let button = ev
+        .target()?
+        .dyn_into::<web_sys::Element>()
+        .ok()?
+        .closest("[data-act]")
+        .ok()??;
+    Some((
+        button.get_attribute("data-act").unwrap_or_default(),
+        button.get_attribute("data-id").unwrap_or_default(),
+    ))
 }
