@@ -67,6 +67,8 @@ pub enum ApiError {
     )]
     Tampered(uuid::Uuid),
     /// 404: no such route.
+    #[error("refused: {en}")]
+    Refused { en: String, vi: String },
     #[error("no such endpoint")]
     NotFound,
     /// 503: a resource the server needs is missing for now; retry.
@@ -173,6 +175,11 @@ impl ApiError {
                 StatusCode::BAD_REQUEST,
                 ErrorCode::Tampered,
                 "Tệp thay đổi đã bị sửa sau khi xuất, hoặc không do thiết bị ghi trong tệp xuất ra; không nhập thay đổi nào".into(),
+            ),
+            ApiError::Refused { vi, .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::Refused,
+                vi.clone(),
             ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,

@@ -613,7 +613,7 @@ async fn every_documented_operation_exists() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(served, spec);
     let paths = spec["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 21);
+    assert_eq!(paths.len(), 22);
     for (path, ops) in paths {
         for (method, _) in ops.as_object().expect("ops") {
             let uri = format!(
@@ -845,8 +845,26 @@ async fn results_and_minutes_are_for_the_blocks_readers() {
         unit: None,
     };
     add_token(&store, "outsider", Some(elsewhere), false, i64::MAX / 2).await;
+    let secretary = Grant {
+        block_id: demo::BLOCK_ID,
+        role: Role::Secretary,
+        unit: None,
+    };
+    add_token(&store, "secretary", Some(secretary), false, i64::MAX / 2).await;
     let app = app(store, Limits::default(), None);
     let base = format!("/api/v1/blocks/{}", demo::BLOCK_ID);
+    let put_meeting = |token: &'static str, body: Value| {
+        let app = app.clone();
+        let path = format!("{base}/meeting");
+        async move {
+            let req = Request::put(path)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .expect("req");
+            send(&app, req).await
+        }
+    };
 
     let (status, kind, csv) = get_text(&app, "member", &format!("{base}/results.csv")).await;
     assert_eq!(status, StatusCode::OK, "{csv}");
@@ -858,22 +876,34 @@ async fn results_and_minutes_are_for_the_blocks_readers() {
     );
     assert_eq!(csv.trim_end().split("\r\n").count(), 10);
 
-    let (status, kind, html) = get_text(
-        &app,
-        "member",
-        &format!("{base}/minutes.html?place=H%C3%A0%20N%E1%BB%99i&date=ng%C3%A0y%2020%20th%C3%A1ng%2012&chair=Nguy%E1%BB%85n%20V%C4%83n%20An"),
-    )
-    .await;
+    // The meeting's details are the secretary's to record, on the block, for every printing.
+    let meeting = json!({
+        "place": "Hà Nội", "date": "ngày 20 tháng 12 năm 2026", "chair": "Nguyễn Văn An",
+        "absent": [demo::id(9)],
+    });
+    let (status, body) = put_meeting("member", meeting.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = put_meeting("secretary", meeting.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["place"], "Hà Nội");
+    let (status, kind, html) = get_text(&app, "member", &format!("{base}/minutes.html")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(kind.starts_with("text/html"), "{kind}");
     assert!(
-        html.contains("Hà Nội, ngày 20 tháng 12"),
+        html.contains("Hà Nội, ngày 20 tháng 12 năm 2026"),
         "the place and date"
     );
     assert!(
-        html.contains("Nguyễn Văn An") && html.contains("……………………"),
+        html.contains("Nguyễn Văn An") && html.contains("Thư ký: ……………………"),
         "chair given, secretary blank"
     );
+    assert!(
+        html.contains("đại diện 8/9 đơn vị thành viên"),
+        "one unit absent"
+    );
+    assert!(html.contains("<p>Vắng mặt: "), "the absent unit is named");
+    let (_, _, again) = get_text(&app, "member", &format!("{base}/minutes.html")).await;
+    assert_eq!(again, html, "two printings say the same");
 
     // The workbook, read back with calamine: results, every counted sheet, the ballots.
     let bytes = get_bytes(&app, "member", &format!("{base}/results.xlsx")).await;
@@ -929,13 +959,23 @@ async fn results_and_minutes_are_for_the_blocks_readers() {
     assert_eq!(status, StatusCode::OK);
     for link in [
         "board.html",
-        "action=\"minutes.html\"",
+        "href=\"minutes.html\"",
         "name=\"chair\"",
+        // The stored details fill the form; the absent unit is not ticked present.
+        "value=\"Hà Nội\"",
         "results.xlsx",
         "../../import.html",
     ] {
         assert!(html.contains(link), "{link}");
     }
+    assert!(
+        html.contains(&format!("value=\"{}\"> ", demo::id(9))),
+        "unit 9 absent"
+    );
+    assert!(
+        html.contains(&format!("value=\"{}\" checked>", demo::id(1))),
+        "unit 1 present"
+    );
     let (status, _, html) = get_text(&app, "outsider", "/api/v1/import.html").await;
     assert_eq!(
         status,
@@ -948,10 +988,22 @@ async fn results_and_minutes_are_for_the_blocks_readers() {
         let (status, _, body) = get_text(&app, "outsider", &format!("{base}/{doc}")).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{doc}: {body}");
     }
-    let long = "x".repeat(201);
-    let (status, _, body) =
-        get_text(&app, "member", &format!("{base}/minutes.html?place={long}")).await;
+    let (status, body) = put_meeting("secretary", json!({ "place": "x".repeat(201) })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["code"], "refused", "{body}");
+    let (status, body) =
+        put_meeting("secretary", json!({ "absent": [Uuid::from_u128(0xE15E)] })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = put_meeting("secretary", json!({ "venue": "?" })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = put_meeting("outsider", json!({ "place": "?" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _, body) = get_text(&app, "member", &format!("{base}/minutes.html?place=x")).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the details are no longer in the query: {body}"
+    );
 }
 
 #[tokio::test]

@@ -211,6 +211,7 @@ pub fn records() -> Vec<Record> {
         head: unit_ids.first().copied(),
         deputy: unit_ids.get(1).copied(),
         rules: BlockRules::default(),
+        meeting: Default::default(),
     }));
     out.push(Record::Covenant(Covenant::draft(
         COVENANT_ID,

@@ -6,13 +6,17 @@
 //! The pages carry no token: their links and their script take `access_token` from the page's
 //! own address, as the app opens them.
 
+use uuid::Uuid;
+
+use crate::collation;
 use crate::model::Block;
 use crate::report::esc;
 
-const CSS: &str = "body{font:18px/1.45 system-ui,'Segoe UI',Roboto,sans-serif;margin:0;padding:16px;max-width:760px;color:#1b2733}h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.15em;margin:1.2em 0 .4em}a.button,button{display:inline-flex;align-items:center;min-height:48px;padding:0 18px;margin:4px 8px 4px 0;border-radius:8px;border:1px solid #1d5fa8;background:#1d5fa8;color:#fff;text-decoration:none;font:inherit}a.button.secondary{background:#fff;color:#1d5fa8}label{display:block;font-weight:600;margin:10px 0 4px}input{font:inherit;min-height:44px;width:100%;box-sizing:border-box;padding:4px 10px;border:1px solid #8795a1;border-radius:6px}input[type=file]{border:0;padding:0}.muted{color:#52606d}#result{margin-top:12px;font-weight:600}#result.error{color:#b42318}";
+const CSS: &str = "body{font:18px/1.45 system-ui,'Segoe UI',Roboto,sans-serif;margin:0;padding:16px;max-width:760px;color:#1b2733}h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.15em;margin:1.2em 0 .4em}a.button,button{display:inline-flex;align-items:center;min-height:48px;padding:0 18px;margin:4px 8px 4px 0;border-radius:8px;border:1px solid #1d5fa8;background:#1d5fa8;color:#fff;text-decoration:none;font:inherit}a.button.secondary{background:#fff;color:#1d5fa8}label{display:block;font-weight:600;margin:10px 0 4px}input{font:inherit;min-height:44px;width:100%;box-sizing:border-box;padding:4px 10px;border:1px solid #8795a1;border-radius:6px}input[type=file]{border:0;padding:0}.muted{color:#52606d}#result,#saved{margin-top:12px;font-weight:600}#result.error,#saved.error{color:#b42318}fieldset{border:1px solid #8795a1;border-radius:6px;margin:12px 0}label.check{display:flex;gap:10px;align-items:center;font-weight:400;min-height:44px;margin:0}label.check input{width:24px;min-height:24px}";
 
-/// The token carried from the page's address into its links (`?access_token=…`).
-const LINKS_JS: &str = "(()=>{const t=new URLSearchParams(location.search).get('access_token');if(!t)return;for(const a of document.querySelectorAll('a[data-doc]')){const u=new URL(a.getAttribute('href'),location.href);u.searchParams.set('access_token',t);a.href=u}const f=document.getElementById('minutes');if(f){const i=document.createElement('input');i.type='hidden';i.name='access_token';i.value=t;f.append(i)}})();";
+/// The token carried from the page's address into its links (`?access_token=…`), and the
+/// meeting form saved with `PUT meeting` (what the server refuses is said in both languages).
+const LINKS_JS: &str = "(()=>{const t=new URLSearchParams(location.search).get('access_token')||'';for(const a of document.querySelectorAll('a[data-doc]')){const u=new URL(a.getAttribute('href'),location.href);if(t)u.searchParams.set('access_token',t);a.href=u}const f=document.getElementById('meeting'),r=document.getElementById('saved');if(!f)return;f.onsubmit=async e=>{e.preventDefault();const v=n=>f.elements[n].value.trim(),absent=[...f.querySelectorAll('input[name=present]')].filter(c=>!c.checked).map(c=>c.value);r.className='';r.textContent='Đang lưu… / Saving…';try{const res=await fetch(new URL('meeting',location.href),{method:'PUT',headers:{'content-type':'application/json',authorization:'Bearer '+t},body:JSON.stringify({place:v('place'),date:v('date'),chair:v('chair'),secretary:v('secretary'),absent})});const b=await res.json();if(res.ok){r.textContent='Đã lưu; biên bản in theo các thông tin này / Saved; the minutes print these details'}else{r.className='error';r.textContent=b.message_vi+' / '+b.message}}catch(x){r.className='error';r.textContent='Không lưu được / Could not save: '+x.message}}})();";
 
 /// Posts the chosen file to `changes-file` and says what happened, in Vietnamese and English.
 const IMPORT_JS: &str = "(()=>{const t=new URLSearchParams(location.search).get('access_token')||'',i=document.getElementById('file'),r=document.getElementById('result');i.onchange=async()=>{const f=i.files[0];if(!f)return;r.className='';r.textContent='Đang nhập… / Importing…';try{const res=await fetch(new URL('changes-file',location.href),{method:'POST',headers:{'content-type':'application/json',authorization:'Bearer '+t},body:await f.text()});const b=await res.json();if(res.ok){r.textContent=`Đã nhập: ${b.applied} · đã có trước ${b.duplicate} · bị từ chối ${b.rejected} / Imported: ${b.applied} · already there ${b.duplicate} · refused ${b.rejected}`}else{r.className='error';r.textContent=b.message_vi+' / '+b.message}}catch(e){r.className='error';r.textContent='Không gửi được tệp / The file could not be sent: '+e.message}i.value=''}})();";
@@ -24,20 +28,37 @@ fn page(title: &str, body: &str, script: &str) -> String {
     )
 }
 
-/// The block's documents, one tap each, and the minutes' meeting details.
-pub fn documents_html(block: &Block) -> String {
+/// The block's documents, one tap each, and the form for the meeting's details (`names`:
+/// the members' names, for the attendance).
+pub fn documents_html(block: &Block, names: &[(Uuid, String)]) -> String {
     let name = esc(&block.name);
+    let m = &block.meeting;
+    let mut members: Vec<&(Uuid, String)> = names.iter().collect();
+    members.sort_by(|x, y| collation::compare(&x.1, &y.1));
+    let attendance: String = members
+        .iter()
+        .map(|(id, n)| {
+            format!(
+                "<label class=\"check\"><input type=\"checkbox\" name=\"present\" value=\"{id}\"{}> {}</label>",
+                if m.absent.contains(id) { "" } else { " checked" },
+                esc(n)
+            )
+        })
+        .collect();
     let body = format!(
         "<h1>{name}</h1><p class=\"muted\">Năm {year} · Tài liệu, trình chiếu / Documents, projector</p>\
          <h2>Trình chiếu / Projector</h2>\
          <a class=\"button\" data-doc href=\"board.html\" target=\"_blank\">Màn hình trình chiếu, kết quả / Projector, results</a>\
          <h2>Biên bản họp bình xét / Minutes</h2>\
-         <form id=\"minutes\" action=\"minutes.html\" method=\"get\" target=\"_blank\">\
-         <label for=\"place\">Địa điểm / Place</label><input id=\"place\" name=\"place\" maxlength=\"200\" autocomplete=\"off\">\
-         <label for=\"date\">Thời gian / Date</label><input id=\"date\" name=\"date\" maxlength=\"200\" placeholder=\"ngày … tháng … năm {next}\">\
-         <label for=\"chair\">Chủ trì / Chair</label><input id=\"chair\" name=\"chair\" maxlength=\"200\">\
-         <label for=\"secretary\">Thư ký / Secretary</label><input id=\"secretary\" name=\"secretary\" maxlength=\"200\">\
-         <p><button type=\"submit\">Lập biên bản để in / Make the minutes</button></p></form>\
+         <form id=\"meeting\">\
+         <label for=\"place\">Địa điểm / Place</label><input id=\"place\" name=\"place\" maxlength=\"200\" autocomplete=\"off\" value=\"{place}\">\
+         <label for=\"date\">Thời gian / Date</label><input id=\"date\" name=\"date\" maxlength=\"200\" placeholder=\"ngày … tháng … năm {year}\" value=\"{date}\">\
+         <label for=\"chair\">Chủ trì / Chair</label><input id=\"chair\" name=\"chair\" maxlength=\"200\" value=\"{chair}\">\
+         <label for=\"secretary\">Thư ký / Secretary</label><input id=\"secretary\" name=\"secretary\" maxlength=\"200\" value=\"{secretary}\">\
+         <fieldset><legend>Đơn vị có mặt / Units present</legend>{attendance}</fieldset>\
+         <p><button type=\"submit\">Lưu thông tin hội nghị / Save the meeting's details</button></p>\
+         <p id=\"saved\" role=\"status\" aria-live=\"polite\"></p></form>\
+         <a class=\"button\" data-doc href=\"minutes.html\" target=\"_blank\">Biên bản để in / Minutes to print</a>\
          <h2>Giao ước, kết quả / Covenant, results</h2>\
          <a class=\"button secondary\" data-doc href=\"covenant.html\" target=\"_blank\">Giao ước bản in / Printed covenant</a>\
          <a class=\"button secondary\" data-doc href=\"results.xlsx\">Tải Excel / Excel workbook</a>\
@@ -45,7 +66,10 @@ pub fn documents_html(block: &Block) -> String {
          <h2>Tệp thay đổi / Changes files</h2>\
          <a class=\"button secondary\" data-doc href=\"../../import.html\">Nhập tệp thay đổi / Import a changes file</a>",
         year = block.year,
-        next = block.year + 1,
+        place = esc(&m.place),
+        date = esc(&m.date),
+        chair = esc(&m.chair),
+        secretary = esc(&m.secretary),
     );
     page(&format!("Tài liệu – {}", block.name), &body, LINKS_JS)
 }

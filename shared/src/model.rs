@@ -79,6 +79,63 @@ pub struct Block {
     /// The rules the members agreed for this year.
     #[serde(default)]
     pub rules: BlockRules,
+    /// The year-end meeting as its minutes say; absent from the wire until set. Boxed: most
+    /// blocks carry none, and a record's size is every record's size.
+    #[serde(default, skip_serializing_if = "MeetingDetails::is_unset")]
+    pub meeting: Box<MeetingDetails>,
+}
+
+/// The year-end review meeting (hội nghị bình xét) as its minutes print it. Kept on the
+/// block, which is one year's, so that every printing of the minutes says the same.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingDetails {
+    /// Where it was held.
+    #[serde(default)]
+    pub place: String,
+    /// When, as printed ("ngày 20 tháng 12 năm 2026").
+    #[serde(default)]
+    pub date: String,
+    /// Who chaired it.
+    #[serde(default)]
+    pub chair: String,
+    /// Who took the minutes.
+    #[serde(default)]
+    pub secretary: String,
+    /// Member units not represented; the rest attended.
+    #[serde(default)]
+    pub absent: Vec<Uuid>,
+}
+
+impl MeetingDetails {
+    /// Longest text of each field, in characters.
+    pub const MAX_CHARS: usize = 200;
+
+    /// Whether nothing has been recorded yet.
+    pub fn is_unset(&self) -> bool {
+        *self == MeetingDetails::default()
+    }
+
+    /// Checks the texts' lengths and that every absent unit is a member of `block`.
+    pub fn validate(&self, block: &Block) -> Result<(), crate::DomainError> {
+        for (field, text) in [
+            ("place", &self.place),
+            ("date", &self.date),
+            ("chair", &self.chair),
+            ("secretary", &self.secretary),
+        ] {
+            if text.chars().count() > Self::MAX_CHARS {
+                return Err(crate::DomainError::TextTooLong {
+                    field,
+                    max: Self::MAX_CHARS,
+                });
+            }
+        }
+        match self.absent.iter().find(|u| !block.is_member(**u)) {
+            Some(u) => Err(crate::DomainError::UnitNotInBlock { unit: *u }),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Block {

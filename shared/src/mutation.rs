@@ -194,7 +194,7 @@ pub fn editable_fields(kind: &str) -> &'static [&'static str] {
     match kind {
         "unit" => &["name", "short_name"],
         "block" => &[
-            "name", "kind", "level", "province", "members", "head", "deputy", "rules",
+            "name", "kind", "level", "province", "members", "head", "deputy", "rules", "meeting",
         ],
         "covenant" => &[
             "title",

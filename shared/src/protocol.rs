@@ -315,6 +315,8 @@ pub enum ErrorCode {
     /// A changes file altered after export, or not sealed by the device it names (do not
     /// retry; export it again from the device).
     Tampered,
+    /// The domain's rules refuse the change; the message says which (fix it, then retry).
+    Refused,
 }
 
 impl ErrorCode {

@@ -82,19 +82,6 @@ impl Cell {
     }
 }
 
-/// What the minutes say about the meeting itself.
-#[derive(Clone, Debug, Default)]
-pub struct Meeting {
-    /// Where it was held.
-    pub place: String,
-    /// When, as printed ("ngày 20 tháng 12 năm 2026").
-    pub date: String,
-    /// Who chaired it.
-    pub chair: String,
-    /// Who took the minutes.
-    pub secretary: String,
-}
-
 impl Report {
     /// The results of `block_id` from its records (deleted ones excluded by the caller).
     pub fn from_records(block_id: Uuid, records: &[Record]) -> Result<Report, DomainError> {
@@ -304,11 +291,28 @@ impl Report {
     /// The minutes of the review meeting as one printable HTML page (A4, the official
     /// header, the score table, the ranking, the ballots, the proposals and the signature
     /// blocks).
-    pub fn minutes_html(&self, meeting: &Meeting) -> String {
+    pub fn minutes_html(&self) -> String {
         let b = &self.block;
-        let mut members: Vec<(String, Uuid)> =
-            b.members.iter().map(|u| (self.name(*u), *u)).collect();
-        members.sort_by(|x, y| collation::compare(&x.0, &y.0));
+        let m = &b.meeting;
+        // What was not recorded prints as a line to fill in by hand.
+        let field = |s: &str| {
+            if s.trim().is_empty() {
+                "……………………".to_owned()
+            } else {
+                esc(s.trim())
+            }
+        };
+        let (place, date) = (field(&m.place), field(&m.date));
+        let named = |units: &mut Vec<(String, Uuid)>| {
+            units.sort_by(|x, y| collation::compare(&x.0, &y.0));
+        };
+        let (mut present, mut absent): (Vec<_>, Vec<_>) = b
+            .members
+            .iter()
+            .map(|u| (self.name(*u), *u))
+            .partition(|(_, u)| !m.absent.contains(u));
+        named(&mut present);
+        named(&mut absent);
         let mut h = String::new();
         let _ = write!(
             h,
@@ -322,24 +326,26 @@ impl Report {
              <p class=\"date\"><i>{place}, {date}</i></p>\
              <h1>BIÊN BẢN<br>Họp bình xét thi đua năm {year}</h1>",
             block = esc(&b.name).to_uppercase(),
-            place = esc(&meeting.place),
-            date = esc(&meeting.date),
             year = b.year,
         );
         let _ = write!(
             h,
             "<p>Thời gian: {date}. Địa điểm: {place}.</p><p>Chủ trì: {chair}. Thư ký: {sec}.</p>\
-             <p>Thành phần: đại diện {n} đơn vị thành viên:</p><ol class=\"members\">",
-            date = esc(&meeting.date),
-            place = esc(&meeting.place),
-            chair = esc(&meeting.chair),
-            sec = esc(&meeting.secretary),
-            n = members.len(),
+             <p>Thành phần: đại diện {n}/{total} đơn vị thành viên:</p><ol class=\"members\">",
+            chair = field(&m.chair),
+            sec = field(&m.secretary),
+            n = present.len(),
+            total = b.members.len(),
         );
-        for (name, _) in &members {
+        for (name, _) in &present {
             let _ = write!(h, "<li>{}</li>", esc(name));
         }
-        h.push_str("</ol><h2>1. Kết quả chấm điểm và xếp hạng</h2><table><thead><tr><th>Hạng</th><th>Đơn vị</th><th>Tự chấm</th><th>Thẩm định</th><th>Điểm khối</th><th>Xếp loại</th><th>Phân định bằng</th></tr></thead><tbody>");
+        h.push_str("</ol>");
+        if !absent.is_empty() {
+            let names: Vec<String> = absent.iter().map(|(n, _)| esc(n)).collect();
+            let _ = write!(h, "<p>Vắng mặt: {}.</p>", names.join(", "));
+        }
+        h.push_str("<h2>1. Kết quả chấm điểm và xếp hạng</h2><table><thead><tr><th>Hạng</th><th>Đơn vị</th><th>Tự chấm</th><th>Thẩm định</th><th>Điểm khối</th><th>Xếp loại</th><th>Phân định bằng</th></tr></thead><tbody>");
         for r in &self.tally.units {
             let _ = write!(
                 h,
@@ -423,8 +429,8 @@ impl Report {
             "</ul><div class=\"closing\"><p>Biên bản được thông qua tại hội nghị và lập thành các bản có giá trị như nhau.</p>\
              <div class=\"signatures\"><div><b>THƯ KÝ</b><br><i>(Ký, ghi rõ họ tên)</i><div class=\"name\">{sec}</div></div>\
              <div><b>CHỦ TRÌ</b><br><i>(Ký, ghi rõ họ tên, đóng dấu)</i><div class=\"name\">{chair}</div></div></div></div></body></html>",
-            sec = esc(&meeting.secretary),
-            chair = esc(&meeting.chair),
+            sec = field(&m.secretary),
+            chair = field(&m.chair),
         );
         h
     }

@@ -606,6 +606,7 @@ impl World {
                 }
                 check_name("name", &b.name)?;
                 b.rules.validate(b.members.len())?;
+                b.meeting.validate(b)?;
                 for u in [b.head, b.deputy].into_iter().flatten() {
                     if !b.is_member(u) {
                         return Err(DomainError::UnitNotInBlock { unit: u });

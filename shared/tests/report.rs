@@ -2,8 +2,8 @@
 //! figure equals the hand computation in `casebook::check_central_block`.
 
 use shared::casebook::{central_block_records, unit};
-use shared::model::{Record, Unit};
-use shared::report::{Meeting, Report};
+use shared::model::{MeetingDetails, Record, Unit};
+use shared::report::Report;
 use shared::{Points, demo};
 
 fn records() -> Vec<Record> {
@@ -75,13 +75,19 @@ fn the_minutes_hold_every_part_and_escape_names() {
             *name = "Hội <Liên hiệp> & \"Phụ nữ\"".into();
         }
     }
+    for r in &mut records {
+        if let Record::Block(b) = r {
+            *b.meeting = MeetingDetails {
+                place: "Hà Nội".into(),
+                date: "ngày 20 tháng 12 năm 2026".into(),
+                chair: "Nguyễn Văn An".into(),
+                secretary: "Trần Thị Bình".into(),
+                absent: Vec::new(),
+            };
+        }
+    }
     let r = Report::from_records(demo::BLOCK_ID, &records).expect("report");
-    let html = r.minutes_html(&Meeting {
-        place: "Hà Nội".into(),
-        date: "ngày 20 tháng 12 năm 2026".into(),
-        chair: "Nguyễn Văn An".into(),
-        secretary: "Trần Thị Bình".into(),
-    });
+    let html = r.minutes_html();
     for part in [
         "CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM",
         "Độc lập - Tự do - Hạnh phúc",
@@ -107,4 +113,72 @@ fn the_minutes_hold_every_part_and_escape_names() {
         9,
         "one line per unit"
     );
+}
+
+#[test]
+fn the_minutes_name_the_absent_and_leave_lines_for_what_was_not_recorded() {
+    let mut records = records();
+    for r in &mut records {
+        if let Record::Block(b) = r {
+            b.meeting.absent = vec![unit(3), unit(7)];
+        }
+    }
+    let r = Report::from_records(demo::BLOCK_ID, &records).expect("report");
+    let html = r.minutes_html();
+    assert!(
+        html.contains("đại diện 7/9 đơn vị thành viên"),
+        "seven of nine attended"
+    );
+    let absent = html
+        .split("<p>Vắng mặt: ")
+        .nth(1)
+        .and_then(|t| t.split("</p>").next())
+        .expect("an absence line");
+    assert_eq!(
+        absent.matches(", ").count(),
+        1,
+        "two units absent: {absent}"
+    );
+    let listed = html
+        .split("<ol class=\"members\">")
+        .nth(1)
+        .expect("attendees");
+    let listed = listed.split("</ol>").next().unwrap_or_default();
+    assert_eq!(listed.matches("<li>").count(), 7);
+    assert!(html.contains("<p>Thời gian: ……………………. Địa điểm: …………………….</p>"));
+}
+
+#[test]
+fn meeting_details_refuse_an_outsider_and_long_text() {
+    let records = records();
+    let block = records
+        .iter()
+        .find_map(|r| match r {
+            Record::Block(b) => Some(b.clone()),
+            _ => None,
+        })
+        .expect("block");
+    let outsider = uuid::Uuid::from_u128(0xdead);
+    let m = MeetingDetails {
+        absent: vec![outsider],
+        ..MeetingDetails::default()
+    };
+    assert!(matches!(
+        m.validate(&block),
+        Err(shared::DomainError::UnitNotInBlock { unit }) if unit == outsider
+    ));
+    let m = MeetingDetails {
+        place: "x".repeat(MeetingDetails::MAX_CHARS + 1),
+        ..MeetingDetails::default()
+    };
+    assert!(matches!(
+        m.validate(&block),
+        Err(shared::DomainError::TextTooLong { field: "place", .. })
+    ));
+    let ok = MeetingDetails {
+        place: "Hà Nội".into(),
+        absent: vec![block.members[0]],
+        ..MeetingDetails::default()
+    };
+    assert!(ok.validate(&block).is_ok());
 }

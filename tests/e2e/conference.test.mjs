@@ -259,9 +259,27 @@ test('a whole conference: nine delegates, the projector, two ballots, minutes an
   await shot(sec.page, '22-ballots-counted');
   await shot(projector, '23-projector-ballots');
 
-  // The minutes and the workbook.
+  // The secretary records the meeting's details on the documents page; the minutes print
+  // them, every time the same.
   const q = `access_token=${thuky.token}`;
-  const minutes = await (await fetch(`${base}/api/v1/blocks/${BLOCK}/minutes.html?${q}&place=H%C3%A0%20N%E1%BB%99i`)).text();
+  const docs = await sec.context.newPage();
+  docs.on('pageerror', (e) => errors.push(`documents: ${e.message}`));
+  await docs.goto(`${base}/api/v1/blocks/${BLOCK}/documents.html?${q}`);
+  await docs.getByLabel('Địa điểm / Place').fill('Hà Nội');
+  await docs.getByLabel('Thời gian / Date').fill('ngày 20 tháng 12 năm 2026');
+  await docs.getByLabel('Chủ trì / Chair').fill('Nguyễn Văn An');
+  await docs.getByLabel('Thư ký / Secretary').fill('Trần Thị Bình');
+  assert.equal(await docs.locator('input[name=present]:checked').count(), 9, 'all nine attended');
+  await docs.getByRole('button', { name: /Lưu thông tin hội nghị/ }).click();
+  await assertText(docs.locator('#saved'), 'Đã lưu');
+  await shot(docs, '25-meeting-details');
+  const minutes = await (await fetch(`${base}/api/v1/blocks/${BLOCK}/minutes.html?${q}`)).text();
+  for (const part of ['Hà Nội, ngày 20 tháng 12 năm 2026', 'Chủ trì: Nguyễn Văn An. Thư ký: Trần Thị Bình.',
+    'đại diện 9/9 đơn vị thành viên']) {
+    assert.ok(minutes.includes(part), `the minutes say ${part}`);
+  }
+  assert.equal(await (await fetch(`${base}/api/v1/blocks/${BLOCK}/minutes.html?${q}`)).text(), minutes,
+    'a second printing says the same');
   const table = minutes.slice(minutes.indexOf('<tbody>'), minutes.indexOf('</tbody>'));
   const scores = [...table.matchAll(/<b>([\d,]+)<\/b>/g)].map((m) => m[1]);
   assert.deepEqual(scores, [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => vi(101 - n)));

@@ -31,11 +31,17 @@ after(async () => {
 const token = async (username) => (await apiLogin(port, username)).token;
 
 test('the minutes print on A4 with the hand-computed results', async () => {
-  const t = await token('donvi1');
-  const q = new URLSearchParams({
-    place: 'Hà Nội', date: 'ngày 20 tháng 12 năm 2026', chair: 'Nguyễn Văn An',
-    secretary: 'Trần Thị Bình', access_token: t,
+  // The secretary records the meeting's details on the block; a delegate prints.
+  const saved = await fetch(`http://127.0.0.1:${port}/api/v1/blocks/${BLOCK}/meeting`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${await token('thuky')}` },
+    body: JSON.stringify({
+      place: 'Hà Nội', date: 'ngày 20 tháng 12 năm 2026', chair: 'Nguyễn Văn An', secretary: 'Trần Thị Bình',
+    }),
   });
+  assert.equal(saved.status, 200, await saved.text());
+  const t = await token('donvi1');
+  const q = new URLSearchParams({ access_token: t });
   const page = await browser.newPage();
   const res = await page.goto(`http://127.0.0.1:${port}/api/v1/blocks/${BLOCK}/minutes.html?${q}`);
   assert.equal(res.status(), 200);

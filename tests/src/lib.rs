@@ -276,6 +276,7 @@ pub mod conference {
                 head: Some(units[0]),
                 deputy: Some(units[1]),
                 rules: BlockRules::default(),
+                meeting: Default::default(),
             }),
         });
         ops.push(Op::Create {

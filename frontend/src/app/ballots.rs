@@ -426,7 +426,13 @@ fn create(s: &Snapshot, b: &Block, purpose: BallotPurpose, most: u32) -> Op {
             options,
             rule: b.rules.majority,
             eligible: b.members.clone(),
-            present: b.members.clone(),
+            // The units the meeting's details mark absent do not vote.
+            present: b
+                .members
+                .iter()
+                .copied()
+                .filter(|u| !b.meeting.absent.contains(u))
+                .collect(),
             state: BallotState::Draft,
             voted: Vec::new(),
             result: None,

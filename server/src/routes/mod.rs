@@ -5,6 +5,7 @@ mod auth;
 mod changes;
 mod events;
 mod health;
+mod meeting;
 pub(crate) mod openapi;
 mod overview;
 mod report;
@@ -56,6 +57,10 @@ pub(crate) fn router<S: Store>(state: AppState<S>, static_dir: Option<PathBuf>) 
         .route(
             "/blocks/{block_id}/board.html",
             get(report::board_html::<S>),
+        )
+        .route(
+            "/blocks/{block_id}/meeting",
+            axum::routing::put(meeting::put_meeting::<S>),
         )
         .route(
             "/blocks/{block_id}/documents.html",

@@ -116,13 +116,7 @@ pub fn spec() -> Value {
         ),
     );
     let text = json!({"type": "string", "maxLength": 200});
-    minutes["parameters"] = json!([
-        {"name": "block_id", "in": "path", "required": true, "schema": uuid},
-        {"name": "place", "in": "query", "schema": text},
-        {"name": "date", "in": "query", "schema": text},
-        {"name": "chair", "in": "query", "schema": text},
-        {"name": "secretary", "in": "query", "schema": text}
-    ]);
+    minutes["parameters"] = block_param();
     minutes["responses"]["409"] = results_csv["responses"]["409"].clone();
     let mut covenant = op(
         "The block's covenant (latest version) as printed for signing",
@@ -271,7 +265,7 @@ pub fn spec() -> Value {
                     "properties": {"status": {"type": "string"}, "protocol": {"$ref": "#/components/schemas/ProtocolVersion"}, "version": {"type": "string"}}},
                 "ErrorBody": {"type": "object", "required": ["code", "message", "message_vi"],
                     "properties": {"code": {"enum": ["malformed_request", "unsupported_media_type", "unsupported_protocol", "payload_too_large",
-                        "batch_too_large", "unauthorized", "forbidden", "invalid_code", "conflict", "not_found", "internal", "unavailable", "tampered"]},
+                        "batch_too_large", "unauthorized", "forbidden", "invalid_code", "conflict", "not_found", "internal", "unavailable", "tampered", "refused"]},
                         "message": {"type": "string"}, "message_vi": {"type": "string"}}}
             }
         }
@@ -296,5 +290,26 @@ pub fn spec() -> Value {
     doc["paths"]["/blocks/{block_id}/documents.html"] = json!({"get": documents});
     doc["paths"]["/import.html"] = json!({"get": html("A page that imports a changes file")});
     doc["components"]["schemas"]["ChangesFile"] = changes_schema;
+    let mut meeting = op(
+        "Records the year-end meeting's details on the block, as the minutes print them (secretary)",
+        true,
+        Some("MeetingDetails"),
+        ("200", ok_json("MeetingDetails")),
+    );
+    meeting["parameters"] = block_param();
+    meeting["responses"]["422"] = json!({
+        "description": "`refused` by the rules: a text too long, or an absent unit not in the block",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    });
+    meeting["responses"]["404"] = json!({
+        "description": "No such block",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    });
+    doc["paths"]["/blocks/{block_id}/meeting"] = json!({"put": meeting});
+    doc["components"]["schemas"]["MeetingDetails"] = json!({
+        "type": "object", "additionalProperties": false,
+        "properties": {"place": text, "date": text, "chair": text, "secretary": text,
+            "absent": {"type": "array", "items": uuid}}
+    });
     doc
 }

@@ -12,28 +12,18 @@ use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use serde::Deserialize;
 use shared::model::Record;
 use shared::protocol::{Change, MAX_PULL_LIMIT};
-use shared::report::{Cell, Meeting, Report, Table};
+use shared::report::{Cell, Report, Table};
 use uuid::Uuid;
 
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::{AppState, Store};
 
-/// Longest text accepted for each meeting field.
-const MAX_FIELD_CHARS: usize = 200;
-
-/// The minutes' meeting fields; all optional (blank lines to fill by hand).
+/// The minutes' query: the token only (the meeting's details are on the block, saved
+/// through `PUT …/meeting`, so every printing says the same).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MinutesQuery {
-    #[serde(default)]
-    place: String,
-    #[serde(default)]
-    date: String,
-    #[serde(default)]
-    chair: String,
-    #[serde(default)]
-    secretary: String,
     #[serde(default)]
     access_token: Option<String>,
 }
@@ -110,36 +100,11 @@ pub(crate) async fn minutes_html<S: Store>(
     query: Result<Query<MinutesQuery>, QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(q) = query.map_err(|r| ApiError::Malformed(r.body_text()))?;
-    for (name, value) in [
-        ("place", &q.place),
-        ("date", &q.date),
-        ("chair", &q.chair),
-        ("secretary", &q.secretary),
-    ] {
-        if value.chars().count() > MAX_FIELD_CHARS {
-            return Err(ApiError::Malformed(format!(
-                "{name} is longer than {MAX_FIELD_CHARS} characters"
-            )));
-        }
-    }
     let _ = q.access_token;
     let report = report(&state, &auth, path).await?;
-    let blank = |s: &str| {
-        if s.trim().is_empty() {
-            "……………………".to_owned()
-        } else {
-            s.trim().to_owned()
-        }
-    };
-    let meeting = Meeting {
-        place: blank(&q.place),
-        date: blank(&q.date),
-        chair: blank(&q.chair),
-        secretary: blank(&q.secretary),
-    };
     Ok((
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        report.minutes_html(&meeting),
+        report.minutes_html(),
     ))
 }
 
@@ -282,9 +247,20 @@ pub(crate) async fn documents_html<S: Store>(
             _ => None,
         })
         .ok_or(ApiError::NotFound)?;
+    let names: Vec<(Uuid, String)> = block
+        .members
+        .iter()
+        .map(|u| {
+            let name = records.iter().find_map(|r| match r {
+                Record::Unit(x) if x.id == *u => Some(x.name.clone()),
+                _ => None,
+            });
+            (*u, name.unwrap_or_else(|| u.to_string()))
+        })
+        .collect();
     Ok((
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        shared::documents::documents_html(block),
+        shared::documents::documents_html(block, &names),
     ))
 }
 
