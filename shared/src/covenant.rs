@@ -64,6 +64,14 @@ pub struct Leaf {
     pub max: Points,
 }
 
+impl Leaf {
+    /// Whether a sheet owes this criterion a value. A disqualifier applies only when marked,
+    /// so leaving it unmarked is an answer, not a gap.
+    pub fn needs_value(&self) -> bool {
+        self.kind != CriterionKind::Disqualifier
+    }
+}
+
 /// A validated covenant, ordered and indexed for scoring.
 #[derive(Clone, Debug)]
 pub struct ScoringTable {
@@ -383,6 +391,12 @@ impl ScoringTable {
     /// How many scorable leaves the covenant has.
     pub fn leaf_count(&self) -> usize {
         self.leaves.len()
+    }
+
+    /// How many criteria a sheet owes a value (`Leaf::needs_value`): what "scored n/m"
+    /// counts against.
+    pub fn to_score(&self) -> usize {
+        self.leaves.values().filter(|l| l.needs_value()).count()
     }
 
     /// The step points are entered in.

@@ -34,6 +34,8 @@ fn the_demo_covenant_is_sound() {
     // 2.1 is scored through 2.1.1 and 2.1.2: 20 criteria, 19 leaves.
     assert_eq!(table.criteria.len(), 20);
     assert_eq!(table.leaf_count(), 19);
+    // One leaf is a disqualifier, answered by leaving it unmarked: 18 owe a value.
+    assert_eq!(table.to_score(), 18);
     let codes: Vec<&str> = table.criteria.iter().map(|c| c.code.as_str()).collect();
     assert_eq!(&codes[2..6], ["2.1", "2.1.1", "2.1.2", "2.2"]);
     assert_eq!(table.heaviest_content(), Some(1));

@@ -78,6 +78,8 @@ test('two delegates score offline, keep every cell through a reload, and see eac
     await bonus.getByTestId('score-input').fill('3');
   });
   await assertText(d1.page.getByTestId('sheet-total'), '100,5');
+  // Every criterion has its answer: the disqualifier, left unmarked, is not a gap.
+  await assertText(d1.page.getByTestId('sheet-footer'), 'đã chấm 18/18');
   // Delegate 2: all at maximum but 2.2 at 9 and 1.2 one step (0,5) below its 7.
   await score(d2.page, async (row) => {
     await row('2.2').getByTestId('score-input').fill('9');

@@ -104,14 +104,15 @@ fn find_sheet(s: &Snapshot, round: Uuid, scorer: Uuid, subject: Uuid) -> Option<
     })
 }
 
-/// A sheet's totals from its cells; cells that do not check are left out.
+/// A sheet's totals from its cells (cells that do not check are left out), and how many
+/// criteria that owe a value have one.
 fn totals(table: &ScoringTable, cells: &[ScoreCell]) -> (SheetTotals, usize) {
     let mut t = SheetTotals::new(table);
     let mut scored = 0;
     for c in cells {
         if let Ok(leaf) = table.leaf(c.criterion_id) {
             t.add(&leaf, c.value);
-            scored += 1;
+            scored += usize::from(leaf.needs_value());
         }
     }
     (t, scored)
@@ -315,7 +316,7 @@ fn SheetEditor(
             scored,
         )
     });
-    let leaf_count = table.leaf_count();
+    let leaf_count = table.to_score();
     let confirming = RwSignal::new(false);
     let submit_error = RwSignal::new(None::<String>);
     // Opens the summary and brings it into view, on a phone as on a tablet.
