@@ -40,7 +40,7 @@ pub fn documents_html(block: &Block, names: &[(Uuid, String)]) -> String {
         .map(|(id, n)| {
             format!(
                 "<label class=\"check\"><input type=\"checkbox\" name=\"present\" value=\"{id}\"{}> {}</label>",
-                if m.absent.contains(id) { "" } else { " checked" },
+                if block.attended(*id) { " checked" } else { "" },
                 esc(n)
             )
         })

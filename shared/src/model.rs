@@ -143,6 +143,12 @@ impl Block {
     pub fn is_member(&self, unit: Uuid) -> bool {
         self.members.contains(&unit)
     }
+
+    /// Whether `unit` was represented at the year-end meeting: a member the meeting's
+    /// details do not mark absent.
+    pub fn attended(&self, unit: Uuid) -> bool {
+        self.is_member(unit) && !self.meeting.absent.contains(&unit)
+    }
 }
 
 /// Where a covenant stands: draft → circulated → agreed → signed (once every member signed).

@@ -310,7 +310,7 @@ impl Report {
             .members
             .iter()
             .map(|u| (self.name(*u), *u))
-            .partition(|(_, u)| !m.absent.contains(u));
+            .partition(|(_, u)| b.attended(*u));
         named(&mut present);
         named(&mut absent);
         let mut h = String::new();

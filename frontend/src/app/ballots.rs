@@ -405,7 +405,7 @@ fn act(ctx: Ctx, block: Uuid, button: &Element, error: RwSignal<Option<String>>)
     ctx.run(ops, error);
 }
 
-/// A draft ballot on every member, all present; absences go in the minutes by hand.
+/// A draft ballot on every member; those the meeting's details mark absent do not vote.
 fn create(s: &Snapshot, b: &Block, purpose: BallotPurpose, most: u32) -> Op {
     let options: Vec<BallotOption> = data::members(s, b)
         .into_iter()
@@ -426,12 +426,11 @@ fn create(s: &Snapshot, b: &Block, purpose: BallotPurpose, most: u32) -> Op {
             options,
             rule: b.rules.majority,
             eligible: b.members.clone(),
-            // The units the meeting's details mark absent do not vote.
             present: b
                 .members
                 .iter()
                 .copied()
-                .filter(|u| !b.meeting.absent.contains(u))
+                .filter(|u| b.attended(*u))
                 .collect(),
             state: BallotState::Draft,
             voted: Vec::new(),

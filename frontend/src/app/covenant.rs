@@ -39,7 +39,7 @@ enum Target {
     NewContent,
 }
 
-/// The edit form's fields, kept above the tree so a sync never wipes what is typed.
+/// The edit form's fields, kept outside the card's HTML so a sync never wipes what is typed.
 #[derive(Clone, Copy)]
 struct Form {
     target: RwSignal<Option<Target>>,
