@@ -56,6 +56,14 @@ impl ApiError {
 }
 
 impl ApiError {
+    /// The server's clock, when it refused a push as stamped too far ahead of it.
+    pub fn clock_ahead(&self) -> Option<u64> {
+        match self {
+            ApiError::Server { body, .. } if body.code == ErrorCode::ClockAhead => body.server_ms,
+            _ => None,
+        }
+    }
+
     /// Whether the server wants the user to sign in (again).
     pub fn needs_sign_in(&self) -> bool {
         matches!(self, ApiError::Server { body, .. } if body.code == ErrorCode::Unauthorized)

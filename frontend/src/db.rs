@@ -118,6 +118,17 @@ pub struct SyncMeta {
     /// The signed-in account's rights, so the app checks edits as the server will.
     #[serde(default)]
     pub principal: Option<Principal>,
+    /// Server time minus this device's clock, in ms, learned when the server refused a
+    /// stamp as too far ahead (`clock_ahead`); added to the clock for every new stamp.
+    #[serde(default)]
+    pub clock_offset_ms: i64,
+}
+
+impl SyncMeta {
+    /// This device's clock corrected by what the server told it.
+    pub fn now_ms(&self) -> u64 {
+        ids::now_ms().saturating_add_signed(self.clock_offset_ms)
+    }
 }
 
 /// Everything the UI shows, read in one transaction.
@@ -324,6 +335,7 @@ impl LocalDb {
                     token: None,
                     account_name: None,
                     principal: None,
+                    clock_offset_ms: 0,
                 };
                 write_meta(&store, &meta).await?;
                 meta
@@ -408,7 +420,7 @@ impl LocalDb {
                 Some(r) => r.clone(),
                 None => get::<Record>(&records, target).await?,
             };
-            meta.hlc = meta.hlc.tick(ids::now_ms());
+            meta.hlc = meta.hlc.tick(meta.now_ms());
             let m = Mutation {
                 id: ids::new_v7(),
                 hlc: meta.hlc,
@@ -508,12 +520,47 @@ impl LocalDb {
         }
         let meta_store = tx.store(META)?;
         let mut meta = must_meta(&meta_store).await?;
+        // A stamp from beyond any server's skew (stored before servers bounded them) is not
+        // folded in: it would drag this device's clock ahead and get its edits refused.
+        let limit = meta
+            .now_ms()
+            .saturating_add(shared::hlc::DEFAULT_MAX_SKEW_MS);
         for stamp in res.changes.iter().filter_map(|c| c.latest_stamp()) {
-            meta.hlc = meta.hlc.observe(stamp);
+            meta.hlc = meta.hlc.observe_bounded(stamp, limit);
         }
         meta.cursor = meta.cursor.max(res.cursor);
         meta.last_ok_ms = Some(ids::now_ms());
         meta.last_error = None;
+        write_meta(&meta_store, &meta).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// The server said this device's clock runs ahead: learn the offset from `server_ms`,
+    /// reset the clock to it and re-stamp every pending edit in order, rebuilding what the
+    /// view shows, all in one transaction. Edits keep their ids: none was applied.
+    pub async fn restamp(&self, server_ms: u64) -> Result<(), DbError> {
+        let tx = self
+            .rexie
+            .transaction(&[BASE, RECORDS, OUTBOX, META], TransactionMode::ReadWrite)?;
+        let meta_store = tx.store(META)?;
+        let mut meta = must_meta(&meta_store).await?;
+        let local = ids::now_ms();
+        meta.clock_offset_ms =
+            i64::try_from(i128::from(server_ms) - i128::from(local)).unwrap_or(0);
+        let outbox_store = tx.store(OUTBOX)?;
+        let mut outbox = read_entries(&outbox_store).await?;
+        let (stamps, clock) = Hlc::restamped(meta.device_id, server_ms, outbox.len());
+        let mut touched = BTreeSet::new();
+        for (e, stamp) in outbox.iter_mut().zip(stamps) {
+            e.mutation.hlc = stamp;
+            touched.insert(e.target);
+            outbox_store.put(&to_js(e)?, None).await?;
+        }
+        for id in touched {
+            rebuild(&tx, id, &outbox).await?;
+        }
+        meta.hlc = clock;
         write_meta(&meta_store, &meta).await?;
         tx.done().await?;
         Ok(())

@@ -6,6 +6,8 @@
 //! edit, when the network comes back or the tab becomes visible, every 15 s when idle, and
 //! with exponential backoff (2 s … 60 s) after a failure. The outbox survives reloads, so
 //! nothing waits on this loop, and typing never waits on it either: edits go to IndexedDB.
+//! A push refused as `clock_ahead` (this device's clock runs ahead of the server's) is
+//! healed here: the pending edits are re-stamped from the server's time and pushed again.
 
 use std::rc::Rc;
 
@@ -64,6 +66,7 @@ impl SyncError {
 
 /// Pushes everything pending and pulls everything new, then returns.
 pub async fn sync_once(db: &LocalDb, base_url: &str) -> Result<(), SyncError> {
+    let mut restamped = false;
     // Bounded: each round either empties a batch, sets some aside, or fails.
     for _ in 0..10_000 {
         let (meta, mutations) = db.outgoing(PUSH_BATCH).await?;
@@ -85,6 +88,12 @@ pub async fn sync_once(db: &LocalDb, base_url: &str) -> Result<(), SyncError> {
                 if !res.more && pushed < PUSH_BATCH {
                     return Ok(());
                 }
+            }
+            Err(e) if e.clock_ahead().is_some() && !restamped => {
+                // This device's clock runs ahead of the server's: take the server's time,
+                // re-stamp what is pending and push again (once per sync).
+                restamped = true;
+                db.restamp(e.clock_ahead().unwrap_or_default()).await?;
             }
             Err(e) => {
                 if e.needs_sign_in() {

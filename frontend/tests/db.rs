@@ -79,6 +79,36 @@ async fn an_edit_writes_the_record_and_the_outbox_together() {
 }
 
 #[wasm_bindgen_test]
+async fn a_clock_running_ahead_is_restamped_from_the_servers_time() {
+    let db = fresh().await;
+    db.edit(rename("Một")).await.expect("edit");
+    db.edit(rename("Hai")).await.expect("edit");
+    // The server says it is an hour earlier than this device thinks.
+    let server_ms = ids::now_ms() - 3_600_000;
+    db.restamp(server_ms).await.expect("restamp");
+    let s = db.snapshot().await.expect("snapshot");
+    let stamps: Vec<_> = s.outbox.iter().map(|e| e.mutation.hlc).collect();
+    assert_eq!(stamps.len(), 2);
+    assert!(stamps.iter().all(|h| h.ms == server_ms), "{stamps:?}");
+    assert!(stamps[0] < stamps[1], "the edits keep their order");
+    assert_eq!(title(&s), "Hai", "the view still shows the last edit");
+    let meta = s.meta.expect("meta");
+    assert!(
+        (meta.clock_offset_ms + 3_600_000).abs() < 5_000,
+        "{}",
+        meta.clock_offset_ms
+    );
+    // Later edits are stamped from the corrected clock, after the re-stamped ones.
+    let later = db.edit(rename("Ba")).await.expect("edit");
+    assert!(later.hlc > stamps[1]);
+    assert!(
+        later.hlc.ms < server_ms + 60_000,
+        "{} vs {server_ms}",
+        later.hlc.ms
+    );
+}
+
+#[wasm_bindgen_test]
 async fn an_invalid_edit_writes_nothing() {
     let db = fresh().await;
     let before = db.snapshot().await.expect("snapshot");
@@ -287,6 +317,7 @@ async fn upgrading_from_schema_1_keeps_everything() {
         token: Some("tok".into()),
         account_name: Some("Thư ký".into()),
         principal: None,
+        clock_offset_ms: 0,
     };
     let tx = v1
         .transaction(

@@ -220,3 +220,99 @@ pub async fn seed_demo<S: Store>(store: &S, records: &[shared::Record]) -> Resul
     );
     Ok(())
 }
+
+/// The SQLite file a `sqlite://` URL names, or why a backup cannot use the URL.
+fn sqlite_path(url: &str) -> Result<std::path::PathBuf, String> {
+    use std::str::FromStr;
+    if crate::store::Backend::from_url(url) != Some(crate::store::Backend::Sqlite) {
+        return Err(
+            "backup and restore work on the embedded SQLite database; for PostgreSQL use \
+             pg_dump and pg_restore (docs/DEPLOY.md)"
+                .into(),
+        );
+    }
+    let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .map_err(|e| format!("--database-url: {e}"))?;
+    Ok(opts.get_filename().to_path_buf())
+}
+
+/// Opens a SQLite file without creating it.
+async fn open_sqlite(path: &std::path::Path) -> Result<sqlx::SqliteConnection, String> {
+    use sqlx::ConnectOptions;
+    sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(false)
+        .busy_timeout(std::time::Duration::from_secs(30))
+        .connect()
+        .await
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Checks a SQLite file is whole and holds ThiĐua's tables; returns its record count.
+async fn check_sqlite(path: &std::path::Path) -> Result<i64, String> {
+    let mut conn = open_sqlite(path).await?;
+    let (verdict,): (String,) = sqlx::query_as("PRAGMA integrity_check")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if verdict != "ok" {
+        return Err(format!("{}: damaged ({verdict})", path.display()));
+    }
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM records")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| format!("{}: not a ThiĐua database ({e})", path.display()))?;
+    Ok(n)
+}
+
+/// `thidua-server backup`: a consistent copy of the SQLite database (`VACUUM INTO`, which
+/// reads one snapshot while the server keeps writing), checked before it is kept; returns
+/// its size in bytes. The file must not exist: a backup never overwrites another.
+pub async fn backup(url: &str, to: &std::path::Path) -> Result<u64, String> {
+    let from = sqlite_path(url)?;
+    if to.exists() {
+        return Err(format!(
+            "--to {}: the file exists; choose a new name",
+            to.display()
+        ));
+    }
+    let tmp = to.with_extension("partial");
+    let _ = std::fs::remove_file(&tmp);
+    let mut conn = open_sqlite(&from).await?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(tmp.to_string_lossy().into_owned())
+        .execute(&mut conn)
+        .await
+        .map_err(|e| format!("--to {}: {e}", to.display()))?;
+    check_sqlite(&tmp).await?;
+    std::fs::rename(&tmp, to).map_err(|e| format!("--to {}: {e}", to.display()))?;
+    std::fs::metadata(to)
+        .map(|m| m.len())
+        .map_err(|e| format!("--to {}: {e}", to.display()))
+}
+
+/// `thidua-server restore`: checks the backup, copies it where the URL points (which must
+/// not hold a database yet: move the old one aside with the server stopped), and opens it
+/// once, which brings an older backup's schema up to date. Returns its record count.
+pub async fn restore(from: &std::path::Path, url: &str) -> Result<i64, String> {
+    let to = sqlite_path(url)?;
+    if to.exists() {
+        return Err(format!(
+            "--database-url: {} exists; stop the server and move it aside before restoring",
+            to.display()
+        ));
+    }
+    check_sqlite(from)
+        .await
+        .map_err(|e| format!("--from {e}"))?;
+    if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let tmp = to.with_extension("restoring");
+    std::fs::copy(from, &tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, &to).map_err(|e| format!("{}: {e}", to.display()))?;
+    crate::store::SqliteStore::connect(url)
+        .await
+        .map_err(|e| format!("opening the restored database: {e}"))?;
+    check_sqlite(&to).await
+}

@@ -43,6 +43,9 @@ pub enum ApiError {
     /// 401: no token, or one that is unknown, expired or revoked; or a wrong password.
     #[error("not signed in: {0}")]
     Unauthorized(&'static str),
+    /// 401: a sign-in with a wrong username or password.
+    #[error("wrong username or password")]
+    WrongPassword,
     /// 403: the account may not do this.
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
@@ -66,9 +69,29 @@ pub enum ApiError {
         "the changes file was altered after export, or was not exported by device {0}; nothing was imported"
     )]
     Tampered(uuid::Uuid),
-    /// 404: no such route.
+    /// 422: the domain's rules refuse the request.
     #[error("refused: {en}")]
     Refused { en: String, vi: String },
+    /// 409: a pushed stamp runs ahead of the server's clock by more than the allowed skew;
+    /// nothing of the push was applied.
+    #[error(
+        "a stamp is {ahead_ms} ms ahead of the server's clock (at most {max_skew_ms} allowed): set the device's clock, or re-stamp from server_ms and push again"
+    )]
+    ClockAhead {
+        /// How far ahead the furthest stamp is.
+        ahead_ms: u64,
+        /// The allowed skew.
+        max_skew_ms: u64,
+        /// The server's clock.
+        server_ms: u64,
+    },
+    /// 429: too many attempts; wait `retry_after_secs`.
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
+    /// 404: no such route.
     #[error("no such endpoint")]
     NotFound,
     /// 503: a resource the server needs is missing for now; retry.
@@ -151,6 +174,11 @@ impl ApiError {
                 ErrorCode::Unauthorized,
                 "Chưa đăng nhập hoặc phiên đã hết hạn; hãy đăng nhập lại".into(),
             ),
+            ApiError::WrongPassword => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthorized,
+                "Sai tên đăng nhập hoặc mật khẩu".into(),
+            ),
             ApiError::Forbidden(_) => (
                 StatusCode::FORBIDDEN,
                 ErrorCode::Forbidden,
@@ -180,6 +208,19 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::Refused,
                 vi.clone(),
+            ),
+            ApiError::ClockAhead { ahead_ms, .. } => (
+                StatusCode::CONFLICT,
+                ErrorCode::ClockAhead,
+                format!(
+                    "Đồng hồ của thiết bị chạy nhanh hơn máy chủ {} giây; thiết bị sẽ lấy giờ máy chủ và gửi lại",
+                    ahead_ms / 1000
+                ),
+            ),
+            ApiError::RateLimited { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+                format!("Thử quá nhiều lần; hãy chờ {retry_after_secs} giây rồi thử lại"),
             ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
@@ -216,11 +257,23 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
+        let (server_ms, retry_after_secs) = match &self {
+            ApiError::ClockAhead { server_ms, .. } => (Some(*server_ms), None),
+            ApiError::RateLimited { retry_after_secs } => (None, Some(*retry_after_secs)),
+            _ => (None, None),
+        };
         let body = ErrorBody {
             code,
             message,
             message_vi,
+            server_ms,
+            retry_after_secs,
         };
-        (status, Json(body)).into_response()
+        let mut res = (status, Json(body)).into_response();
+        if let Some(secs) = retry_after_secs {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        res
     }
 }

@@ -5,8 +5,11 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod hall;
 mod routes;
 pub mod store;
+pub mod throttle;
+pub mod tls;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -27,18 +30,36 @@ pub struct AppState<S: Store> {
     pub limits: Limits,
     /// Wakes live-event streams after a push applied something.
     pub events: broadcast::Sender<()>,
+    /// Bounds on sign-in and join attempts.
+    pub throttle: std::sync::Arc<throttle::Throttle>,
 }
+
+pub use routes::hall::{HallPage, SharedHall};
+pub use routes::redirect_router;
 
 /// The whole HTTP application: the API under `/api/v1` and, if given, the built app.
 pub fn app<S: Store>(store: S, limits: Limits, static_dir: Option<PathBuf>) -> Router {
+    app_with_hall(store, limits, static_dir, None)
+}
+
+/// `app`, with the hall's setup page (`/hall`) when serving in hall mode.
+pub fn app_with_hall<S: Store>(
+    store: S,
+    limits: Limits,
+    static_dir: Option<PathBuf>,
+    hall_page: Option<SharedHall>,
+) -> Router {
     let (events, _) = broadcast::channel(64);
     routes::router(
         AppState {
             store,
             limits,
             events,
+            throttle: throttle::Throttle::for_this_machine(),
         },
         static_dir,
+        limits.tls,
+        hall_page,
     )
 }
 
@@ -58,11 +79,39 @@ pub async fn launch(
     // Live-event streams never end by themselves; this tells them to, or the graceful
     // shutdown would wait for them forever.
     let app = app.layer(axum::Extension(Closing(rx)));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = tx.send(true);
-        })
+    // Each request knows its client's address, for the sign-in throttle.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    })
+    .await
+}
+
+/// `launch` over TLS: serves `app` on `listener` with `config` (reloadable in place) until
+/// `shutdown` resolves, then finishes requests in flight (at most 30 s).
+pub async fn launch_tls(
+    listener: std::net::TcpListener,
+    app: Router,
+    config: axum_server::tls_rustls::RustlsConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (tx, rx) = watch::channel(false);
+    let app = app.layer(axum::Extension(Closing(rx)));
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+        h.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+    });
+    listener.set_nonblocking(true)?;
+    axum_server::from_tcp_rustls(listener, config)
+        .handle(handle)
+        .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await
 }
 

@@ -256,6 +256,7 @@ async fn oversized_body_is_413_and_writes_nothing() {
     let f = fixture(Limits {
         max_body_bytes: 4096,
         max_batch: 1000,
+        ..Limits::default()
     })
     .await;
     let before = title_and_seq(&f.store, first_criterion()).await;
@@ -279,6 +280,7 @@ async fn too_many_mutations_is_413() {
     let f = fixture(Limits {
         max_body_bytes: 1 << 20,
         max_batch: 2,
+        ..Limits::default()
     })
     .await;
     let muts = (1..=3)
@@ -1256,4 +1258,127 @@ impl PipeJson for shared::changes_file::ChangesFile {
     fn pipe_json(&self) -> String {
         serde_json::to_string(self).expect("json")
     }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64
+}
+
+#[tokio::test]
+async fn a_stamp_beyond_javascript_integers_is_refused_and_writes_nothing() {
+    let f = fixture(Limits::default()).await;
+    let before = title_and_seq(&f.store, first_criterion()).await;
+    let body = sync_body(
+        0,
+        vec![rename(Uuid::from_u128(1), first_criterion(), "x", u64::MAX)],
+    );
+    let (status, res) = send(&f.app, post_json(body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    assert_eq!(res["code"], "malformed_request");
+    assert_eq!(title_and_seq(&f.store, first_criterion()).await, before);
+}
+
+#[tokio::test]
+async fn a_stamp_ahead_of_the_server_is_refused_with_its_time_and_a_restamp_goes_through() {
+    let f = fixture(Limits::default()).await;
+    let before = title_and_seq(&f.store, first_criterion()).await;
+    // A tablet whose clock says the year 9999.
+    let future = 253_402_300_799_000;
+    let body = sync_body(
+        0,
+        vec![rename(
+            Uuid::from_u128(1),
+            first_criterion(),
+            "từ tương lai",
+            future,
+        )],
+    );
+    let (status, res) = send(&f.app, post_json(body)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{res}");
+    assert_eq!(res["code"], "clock_ahead");
+    let server_ms = res["server_ms"].as_u64().expect("server_ms");
+    assert!(server_ms.abs_diff(now_ms()) < 60_000);
+    assert_eq!(title_and_seq(&f.store, first_criterion()).await, before);
+    // Re-stamped from the server's time (what the app does), the same edit applies.
+    let body = sync_body(
+        0,
+        vec![rename(
+            Uuid::from_u128(1),
+            first_criterion(),
+            "đúng giờ",
+            server_ms,
+        )],
+    );
+    let (status, res) = send(&f.app, post_json(body)).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["outcomes"][0]["status"], "applied");
+    // A later honest edit still wins: nothing stored runs ahead of the clock.
+    let body = sync_body(
+        0,
+        vec![rename(
+            Uuid::from_u128(2),
+            first_criterion(),
+            "sau đó",
+            now_ms() + 1000,
+        )],
+    );
+    let (_, res) = send(&f.app, post_json(body)).await;
+    assert_eq!(res["outcomes"][0]["status"], "applied");
+    assert_eq!(title_and_seq(&f.store, first_criterion()).await.0, "sau đó");
+}
+
+#[tokio::test]
+async fn a_stamp_of_another_device_is_rejected_alone() {
+    let f = fixture(Limits::default()).await;
+    let mut foreign = rename(Uuid::from_u128(1), first_criterion(), "giả mạo", 5);
+    foreign["hlc"]["node"] = json!("ffffffff-ffff-ffff-ffff-ffffffffffff");
+    let own = rename(Uuid::from_u128(2), first_criterion(), "của mình", 6);
+    let (status, res) = send(&f.app, post_json(sync_body(0, vec![foreign, own]))).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["outcomes"][0]["status"], "rejected");
+    assert_eq!(res["outcomes"][0]["code"], "foreign_stamp");
+    assert_eq!(res["outcomes"][1]["status"], "applied");
+    assert_eq!(
+        title_and_seq(&f.store, first_criterion()).await.0,
+        "của mình"
+    );
+}
+
+#[tokio::test]
+async fn the_migration_clamps_stamps_stored_in_the_far_future() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pool =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}/m.db?mode=rwc", dir.path().display()))
+            .await
+            .expect("pool");
+    sqlx::query("CREATE TABLE records (id TEXT PRIMARY KEY, clocks TEXT NOT NULL)")
+        .execute(&pool)
+        .await
+        .expect("table");
+    let far = r#"{"title":{"ms":18446744073709551615,"counter":7,"node":"ffffffff-ffff-ffff-ffff-ffffffffffff"},"kind":{"ms":5,"counter":0,"node":"00000000-0000-0000-0000-000000000009"}}"#;
+    sqlx::query("INSERT INTO records VALUES ('a', ?), ('b', '{}')")
+        .bind(far)
+        .execute(&pool)
+        .await
+        .expect("row");
+    sqlx::raw_sql(include_str!(
+        "../migrations/sqlite/0005_clamp_future_stamps.sql"
+    ))
+    .execute(&pool)
+    .await
+    .expect("migration");
+    let (clocks,): (String,) = sqlx::query_as("SELECT clocks FROM records WHERE id = 'a'")
+        .fetch_one(&pool)
+        .await
+        .expect("read");
+    let clocks: shared::mutation::FieldClocks = serde_json::from_str(&clocks).expect("clocks");
+    let title = clocks["title"];
+    assert!(
+        title.ms.abs_diff(now_ms()) < 60_000,
+        "clamped to now: {title:?}"
+    );
+    assert_eq!((title.counter, clocks["kind"].ms), (7, 5));
 }

@@ -115,8 +115,11 @@ fn rename(device: Uuid, n: u32) -> Mutation {
     Mutation {
         id: Uuid::now_v7(),
         hlc: Hlc {
-            ms: 1_800_000_000_000 + u64::from(n),
-            counter: 0,
+            // Now, as a device would stamp: the server refuses stamps far ahead of its clock.
+            ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            counter: n,
             node: device,
         },
         op: Op::set(CRITERION, "title", format!("Tiêu chí, lần sửa {n}").into()),

@@ -306,6 +306,14 @@ pub enum DomainError {
         /// The voter.
         voter: Uuid,
     },
+    /// A mutation stamped by another device than the one sending it.
+    #[error("the mutation's stamp names device {node}, not the device {device} sending it")]
+    ForeignStamp {
+        /// The stamp's device.
+        node: Uuid,
+        /// The sending device.
+        device: Uuid,
+    },
     /// A paper naming an unknown option or more options than allowed.
     #[error("the ballot paper names an unknown option or more than {max} options")]
     InvalidChoice {
@@ -411,6 +419,7 @@ impl DomainError {
             E::BallotNotClosed => "ballot_not_closed",
             E::NotEligible { .. } => "not_eligible",
             E::AlreadyVoted { .. } => "already_voted",
+            E::ForeignStamp { .. } => "foreign_stamp",
             E::InvalidChoice { .. } => "invalid_choice",
             E::TooManyBallots { .. } => "too_many_ballots",
             E::PresentNotEligible { .. } => "present_not_eligible",
@@ -566,6 +575,9 @@ impl DomainError {
             E::BallotNotClosed => "Chỉ có kết quả sau khi kết thúc bỏ phiếu".to_owned(),
             E::NotEligible { voter } => format!("{voter} không có quyền bỏ phiếu lần này"),
             E::AlreadyVoted { voter } => format!("{voter} đã bỏ phiếu"),
+            E::ForeignStamp { node, device } => format!(
+                "Thay đổi mang dấu thời gian của thiết bị {node}, không phải của thiết bị gửi ({device})"
+            ),
             E::InvalidChoice { max } => format!(
                 "Phiếu bầu chọn phương án không có trong danh sách hoặc chọn quá {max} phương án"
             ),

@@ -16,6 +16,7 @@ pub mod documents;
 pub mod error;
 pub mod hlc;
 pub mod idmap;
+pub mod limits;
 pub mod lot;
 pub mod model;
 pub mod mutation;

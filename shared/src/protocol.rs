@@ -27,7 +27,7 @@ use crate::mutation::{FieldClocks, Mutation};
 use crate::tagged;
 
 /// This build's protocol version.
-pub const PROTOCOL: ProtocolVersion = ProtocolVersion { major: 2, minor: 0 };
+pub const PROTOCOL: ProtocolVersion = ProtocolVersion { major: 2, minor: 1 };
 
 /// Largest page of changes a server sends, whatever the client asks.
 pub const MAX_PULL_LIMIT: u32 = 5000;
@@ -282,6 +282,13 @@ pub struct ErrorBody {
     pub message: String,
     /// Vietnamese message.
     pub message_vi: String,
+    /// The server's clock (ms since the Unix epoch), with `clock_ahead`: the device re-stamps
+    /// its pending edits from it and retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_ms: Option<u64>,
+    /// Seconds to wait before trying again, with `rate_limited` (also the `Retry-After` header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
 }
 
 /// API error codes a client can act on.
@@ -317,6 +324,11 @@ pub enum ErrorCode {
     Tampered,
     /// The domain's rules refuse the change; the message says which (fix it, then retry).
     Refused,
+    /// A pushed stamp is too far ahead of the server's clock: re-stamp the pending edits
+    /// from `server_ms` and push again.
+    ClockAhead,
+    /// Too many attempts from this address or on this account: wait `retry_after_secs`.
+    RateLimited,
 }
 
 impl ErrorCode {

@@ -477,11 +477,7 @@ pub(crate) fn notes(r: &UnitResult) -> String {
 
 /// A text cell that a spreadsheet must not read as a formula.
 fn defused(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    }
+    crate::transfer::defuse(s)
 }
 
 /// Text made safe for HTML content and attribute values.

@@ -97,7 +97,10 @@ fn kind_vi(kind: CriterionKind) -> &'static str {
     }
 }
 
-pub(crate) fn write_row<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
+/// Writes one CSV row: a field holding a separator a reader might use (`,` `;` tab), a quote
+/// or a line break is quoted, so a reader with either list separator (Excel uses `;` under
+/// Vietnamese regional settings) sees one cell. Text fields go through `defuse` first.
+pub fn write_row<'a>(out: &mut String, fields: impl IntoIterator<Item = &'a str>) {
     for (i, f) in fields.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
@@ -111,6 +114,23 @@ pub(crate) fn write_row<'a>(out: &mut String, fields: impl IntoIterator<Item = &
         }
     }
     out.push_str("\r\n");
+}
+
+/// A text cell a spreadsheet must not run as a formula: `'` goes before a formula start
+/// (`=`, `+`, `-`, `@`, tab, CR) at the start and after every separator a reader might split
+/// on, in case a reader ignores the quotes. Only for text: points and counts keep their sign.
+pub fn defuse(s: &str) -> String {
+    let risky = |c: char| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r');
+    let mut out = String::with_capacity(s.len() + 2);
+    let mut at_start = true;
+    for c in s.chars() {
+        if at_start && risky(c) {
+            out.push('\'');
+        }
+        out.push(c);
+        at_start = matches!(c, ',' | ';' | '\t') || (at_start && c == ' ');
+    }
+    out
 }
 
 /// One parsed record with the line it starts on.

@@ -242,6 +242,11 @@ impl World {
 
     /// Checks `m` by `who` and, if it passes, applies it to the world.
     pub fn apply(&mut self, m: &Mutation, who: &Principal) -> Result<Applied, DomainError> {
+        // Every string of every operation is bounded and visible, whatever its field.
+        let op = serde_json::to_value(&m.op).map_err(|e| DomainError::InvalidField {
+            reason: e.to_string(),
+        })?;
+        crate::limits::check_strings(m.op.name(), &op)?;
         let applied = match &m.op {
             Op::Create { record } => self.create(m.hlc, record, who)?,
             Op::Update { id, fields } => self.update(m.hlc, *id, fields, who)?,

@@ -37,6 +37,21 @@ pub fn SyncBar() -> impl IntoView {
         })
     });
     let show_rejected = RwSignal::new(false);
+    let secure = is_secure_context();
+    let offline_ready = RwSignal::new(false);
+    if secure {
+        // The worker is active once it has cached the shell: the app now opens with no network.
+        spawn_local(async move {
+            if let Some(ready) = web_sys::window()
+                .map(|w| w.navigator().service_worker())
+                .filter(|sw| !sw.is_undefined())
+                .and_then(|sw| sw.ready().ok())
+                && wasm_bindgen_futures::JsFuture::from(ready).await.is_ok()
+            {
+                offline_ready.set(true);
+            }
+        });
+    }
     view! {
         <section class="syncbar" aria-live="polite" aria-label=tr("Trạng thái đồng bộ", "Sync status")>
             <span class=move || { if ctx.online.get() { "net online" } else { "net offline" } } data-testid="network">
@@ -62,9 +77,24 @@ pub fn SyncBar() -> impl IntoView {
                     {text(move || format!("{} {}", ctx.t("Bị từ chối:", "Refused:"), rejected.get()))}
                 </button>
             })}
+            {move || offline_ready.get().then(|| view! {
+                <span class="muted" data-testid="offline-ready">{tr("Sẵn sàng làm việc không có mạng", "Ready to work offline")}</span>
+            })}
             {text_button("", None, tr("Đồng bộ ngay", "Sync now"), move || ctx.sync_now())}
             <Carry />
         </section>
+        {(!secure).then(|| view! {
+            <section class="banner error" role="alert" data-testid="insecure-banner">
+                <strong>{tr("Ứng dụng chưa làm việc được khi mất mạng.", "The app cannot work offline yet.")}</strong>
+                " "
+                {tr(
+                    "Trang đang mở bằng địa chỉ http:// không bảo mật, nên trình duyệt không lưu được ứng dụng trên máy: mất Wi-Fi rồi tải lại trang là không mở được. Hãy mở địa chỉ https:// của máy chủ (ở hội trường: cài chứng chỉ theo trang /hall của máy chủ, rồi mở địa chỉ https).",
+                    "This page was opened over plain http://, so the browser cannot keep the app on this device: after a Wi-Fi cut, reloading the page fails. Open the server's https:// address instead (in a hall: install the certificate from the server's /hall page, then open the https address).",
+                )}
+                " "
+                <a href="/hall">{tr("Hướng dẫn cài đặt", "Setup steps")}</a>
+            </section>
+        })}
         {move || (show_rejected.get() && rejected.get() >= 1).then(|| view! { <Rejected /> })}
     }
 }
@@ -104,6 +134,15 @@ fn Rejected() -> impl IntoView {
             </ul>
         </section>
     }
+}
+
+/// Whether the page may use a service worker, SubtleCrypto and persistent storage: only
+/// over HTTPS or on localhost.
+fn is_secure_context() -> bool {
+    web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w, &"isSecureContext".into()).ok())
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
 }
 
 /// A stored "tiếng Việt / English" message in the current language.

@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use serde::Deserialize;
+use shared::transfer::{defuse, write_row};
 use uuid::Uuid;
 
 use crate::auth::Auth;
@@ -89,9 +90,8 @@ pub(crate) async fn audit_csv<S: Store>(
                 r.won.to_string(),
                 r.reason.clone().unwrap_or_default(),
             ];
-            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-            out.push_str(&line.join(","));
-            out.push_str("\r\n");
+            let line: Vec<String> = fields.iter().map(|f| defuse(f)).collect();
+            write_row(&mut out, line.iter().map(String::as_str));
         }
     }
     Ok((
@@ -106,30 +106,60 @@ pub(crate) async fn audit_csv<S: Store>(
     ))
 }
 
-/// Quotes a field when it holds a comma, quote or line break; a leading `=`, `+`, `-` or `@`
-/// is prefixed with `'` so a spreadsheet never runs it as a formula.
-fn csv_field(f: &str) -> String {
-    let f = if f.starts_with(['=', '+', '-', '@']) {
-        format!("'{f}")
-    } else {
-        f.to_owned()
-    };
-    if f.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", f.replace('"', "\"\""))
-    } else {
-        f
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::csv_field;
+    use shared::transfer::{defuse, write_row};
+
+    /// Splits a CSV line as a reader with `sep` would, honouring quotes.
+    fn cells(line: &str, sep: char) -> Vec<String> {
+        let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' if quoted && chars.peek() == Some(&'"') => {
+                    cur.push('"');
+                    chars.next();
+                }
+                '"' => quoted = !quoted,
+                c if c == sep && !quoted => out.push(std::mem::take(&mut cur)),
+                c => cur.push(c),
+            }
+        }
+        out.push(cur);
+        out
+    }
 
     #[test]
-    fn csv_fields_are_quoted_and_defused() {
-        assert_eq!(csv_field("abc"), "abc");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("{\"x\":1}"), "\"{\"\"x\"\":1}\"");
-        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
+    fn no_reader_sees_a_formula_whatever_its_separator() {
+        let notes = [
+            "a;=1+1;b",
+            "=SUM(A1)",
+            "x,+1,y",
+            "ok; @cmd",
+            "-2 điểm",
+            "{\"x\":1}",
+        ];
+        let mut out = String::new();
+        let fields: Vec<String> = notes.iter().map(|n| defuse(n)).collect();
+        write_row(&mut out, fields.iter().map(String::as_str));
+        let line = out.trim_end();
+        for sep in [',', ';'] {
+            for cell in cells(line, sep) {
+                // Each piece a naive reader might also split off, too.
+                for piece in cell.split([',', ';']) {
+                    let p = piece.trim_start();
+                    assert!(
+                        !p.starts_with(['=', '+', '-', '@']),
+                        "{sep}: {cell:?} → {p:?}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            cells(line, ',').len(),
+            notes.len(),
+            "one cell per field: {line}"
+        );
+        // A `;` reader sees this comma-separated file as one text cell per line: harmless.
     }
 }

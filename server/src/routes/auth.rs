@@ -11,7 +11,7 @@ use shared::protocol::{
 };
 use uuid::Uuid;
 
-use crate::auth::{self, Auth, TOKEN_TTL_MS};
+use crate::auth::{self, Auth, ClientAddr, TOKEN_TTL_MS};
 use crate::error::ApiError;
 use crate::store::{AccountRow, JoinCodeRow, StoreError, now_ms};
 use crate::{AppState, Store};
@@ -25,6 +25,12 @@ fn body<T>(b: Result<Json<T>, JsonRejection>, limit: usize) -> Result<T, ApiErro
         .map_err(|r| ApiError::from_json_rejection(r, limit))
 }
 
+/// A device name is shown in lists: bounded and free of invisible characters.
+fn check_device_name(name: &str) -> Result<(), ApiError> {
+    shared::limits::check_text("device_name", name, shared::limits::MAX_DEVICE_NAME_CHARS)
+        .map_err(|e| ApiError::Malformed(e.to_string()))
+}
+
 fn expires(now: i64) -> u64 {
     u64::try_from(now + TOKEN_TTL_MS).unwrap_or(0)
 }
@@ -32,10 +38,24 @@ fn expires(now: i64) -> u64 {
 /// `POST /api/v1/auth/login`.
 pub(crate) async fn login<S: Store>(
     State(state): State<AppState<S>>,
+    ClientAddr(addr): ClientAddr,
     req: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let req = body(req, state.limits.max_body_bytes)?;
-    let account = state.store.account_by_username(req.username.trim()).await?;
+    check_device_name(&req.device_name)?;
+    let username = req.username.trim();
+    if username.chars().count() > shared::limits::MAX_USERNAME_CHARS
+        || req.password.len() > shared::limits::MAX_PASSWORD_BYTES
+    {
+        return Err(ApiError::WrongPassword);
+    }
+    // Throttled before any hashing: see `crate::throttle`.
+    let throttle_key = username.to_lowercase();
+    let now = now_ms();
+    state.throttle.check_addr(addr, now)?;
+    state.throttle.check_account(&throttle_key, now)?;
+    let _slot = state.throttle.hashing_slot().await?;
+    let account = state.store.account_by_username(username).await?;
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
     let password = req.password;
     // Verify even for an unknown name, so timing does not tell which names exist.
@@ -49,8 +69,11 @@ pub(crate) async fn login<S: Store>(
     .await
     .unwrap_or(false);
     let Some(account) = account.filter(|_| ok) else {
-        return Err(ApiError::Unauthorized("wrong username or password"));
+        state.throttle.failed_addr(addr, now_ms());
+        state.throttle.failed_account(&throttle_key, now_ms());
+        return Err(ApiError::WrongPassword);
     };
+    state.throttle.succeeded_account(&throttle_key);
     issue(&state, account.id, req.device_id, &req.device_name).await
 }
 
@@ -89,14 +112,18 @@ async fn issue<S: Store>(
 /// `POST /api/v1/auth/join`: a one-time code makes an account for this device's delegate.
 pub(crate) async fn join<S: Store>(
     State(state): State<AppState<S>>,
+    ClientAddr(addr): ClientAddr,
     req: Result<Json<JoinRequest>, JsonRejection>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let req = body(req, state.limits.max_body_bytes)?;
+    check_device_name(&req.device_name)?;
+    let now = now_ms();
+    state.throttle.check_addr(addr, now)?;
     let code = auth::normalise_code(&req.code);
     if code.len() != 8 {
+        state.throttle.failed_addr(addr, now);
         return Err(ApiError::InvalidCode);
     }
-    let now = now_ms();
     let account_id = Uuid::now_v7();
     let name = if req.device_name.trim().is_empty() {
         "Đại biểu".to_owned()
@@ -122,8 +149,11 @@ pub(crate) async fn join<S: Store>(
             req.device_name.trim(),
             now + TOKEN_TTL_MS,
         )
-        .await?
-        .ok_or(ApiError::InvalidCode)?;
+        .await?;
+    let Some(grant) = grant else {
+        state.throttle.failed_addr(addr, now);
+        return Err(ApiError::InvalidCode);
+    };
     tracing::info!(block = %grant.block_id, role = grant.role.as_str(), "a device joined with a code");
     Ok(Json(TokenResponse {
         token,

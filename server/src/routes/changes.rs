@@ -81,6 +81,9 @@ pub(crate) async fn import<S: Store>(
         }
     }
     let account = signer.ok_or(ApiError::Tampered(file.device_id))?;
+    // A tablet whose clock ran ahead exports stamps the server refuses: its owner sets the
+    // clock, lets the app re-stamp (it does on its next sync) or exports again.
+    crate::routes::check_clock(&state.limits, &file.mutations, file.device_id)?;
     let principal = state.store.principal(account).await?;
     let mut outcomes = Vec::with_capacity(file.mutations.len());
     for batch in file.mutations.chunks(state.limits.max_batch.max(1)) {

@@ -4,6 +4,8 @@ mod audit;
 mod auth;
 mod changes;
 mod events;
+pub mod hall;
+mod headers;
 mod health;
 mod meeting;
 pub(crate) mod openapi;
@@ -25,7 +27,12 @@ use tower_http::trace::TraceLayer;
 use crate::error::ApiError;
 use crate::{AppState, Store};
 
-pub(crate) fn router<S: Store>(state: AppState<S>, static_dir: Option<PathBuf>) -> Router {
+pub(crate) fn router<S: Store>(
+    state: AppState<S>,
+    static_dir: Option<PathBuf>,
+    hsts: bool,
+    hall_page: Option<hall::SharedHall>,
+) -> Router {
     let limit = state.limits.max_body_bytes;
     let api = Router::new()
         .route("/health", get(health::health::<S>))
@@ -79,13 +86,67 @@ pub(crate) fn router<S: Store>(state: AppState<S>, static_dir: Option<PathBuf>) 
             HeaderValue::from_static("no-store"),
         ))
         .with_state(state);
-    let router = Router::new().nest("/api/v1", api);
+    let mut router = Router::new().nest("/api/v1", api);
+    if let Some(h) = hall_page {
+        router = router.merge(hall::routes(h));
+    }
+    let index = static_dir
+        .as_ref()
+        .and_then(|d| std::fs::read_to_string(d.join("index.html")).ok());
+    let policies = headers::Policies::new(index.as_deref(), hsts);
     let router = match static_dir {
         Some(dir) => spa::serve(router, dir),
         None => router,
     };
+    let router = router.layer(axum::middleware::from_fn_with_state(policies, headers::add));
     // Gzip matters on a meeting hall's Wi-Fi: the wasm module and a full pull shrink ~3×.
     router
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+}
+
+/// Refuses a push whose stamps run ahead of this server's clock by more than the allowed
+/// skew (`ApiError::ClockAhead`, carrying the server's time for the device to re-stamp from).
+pub(crate) fn check_clock(
+    limits: &crate::Limits,
+    mutations: &[shared::mutation::Mutation],
+    device: uuid::Uuid,
+) -> Result<(), ApiError> {
+    let now = u64::try_from(crate::store::now_ms()).unwrap_or(0);
+    match crate::config::stamps_ahead(mutations, device, now, limits.max_clock_skew_ms) {
+        Some(ahead_ms) => Err(ApiError::ClockAhead {
+            ahead_ms,
+            max_skew_ms: limits.max_clock_skew_ms,
+            server_ms: now,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The plain-HTTP listener beside HTTPS: the hall's setup page (a tablet fetches the
+/// authority before it trusts HTTPS) and a redirect to HTTPS for everything else.
+pub fn redirect_router(https_port: u16, hall_page: Option<hall::SharedHall>) -> Router {
+    let redirect = move |req: axum::extract::Request| async move {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        // The host without its port ("[::1]:80" keeps its brackets).
+        let name = match host.rfind(':') {
+            Some(i) if !host[i..].contains(']') => &host[..i],
+            _ => host,
+        };
+        let path = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        axum::response::Redirect::permanent(&format!("https://{name}:{https_port}{path}"))
+    };
+    let router = Router::new().fallback(redirect);
+    match hall_page {
+        Some(h) => router.merge(hall::routes(h)),
+        None => router,
+    }
 }

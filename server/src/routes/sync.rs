@@ -43,6 +43,7 @@ pub(crate) async fn sync<S: Store>(
             "device_id is not the device this token was issued to".into(),
         ));
     }
+    crate::routes::check_clock(&state.limits, &req.mutations, auth.device)?;
     let outcomes = if req.mutations.is_empty() {
         Vec::new()
     } else {

@@ -552,7 +552,17 @@ pub(crate) async fn push_batch<T: PushTx>(
             outcomes.push(OutcomeStatus::Duplicate);
             continue;
         }
-        match world.apply(m, who) {
+        // A stamp must be the sending device's own: another device's node would let one
+        // device win ties it should lose, or pass its edits off as another's.
+        let checked = if m.hlc.node == device {
+            world.apply(m, who)
+        } else {
+            Err(shared::DomainError::ForeignStamp {
+                node: m.hlc.node,
+                device,
+            })
+        };
+        match checked {
             Ok(a) => {
                 outcomes.push(OutcomeStatus::Applied { seq: 0 });
                 applied.push((i, a));
