@@ -501,6 +501,16 @@ impl LocalDb {
             match o.rejection() {
                 // The view already shows it; the record itself arrives with the pull.
                 None => outbox_store.delete(key(o.mutation_id)).await?,
+                // Another change holds this id on the server (a forged push, say): the same
+                // change goes again under a new id, with its stamp, on the next push.
+                Some(r) if r.code == "mutation_id_taken" => {
+                    if let Some(mut e) = get::<OutboxEntry>(&outbox_store, r.mutation_id).await? {
+                        outbox_store.delete(key(e.id)).await?;
+                        e.id = ids::new_v7();
+                        e.mutation.id = e.id;
+                        outbox_store.put(&to_js(&e)?, None).await?;
+                    }
+                }
                 Some(r) => refused.push(r),
             }
         }

@@ -46,6 +46,8 @@ pub struct Throttle {
     waiting: AtomicUsize,
     addrs: Mutex<HashMap<IpAddr, i64>>,
     accounts: Mutex<HashMap<String, Lock>>,
+    /// Argon2 working memory, one buffer per slot in use, reused (see `auth::verify_password_in`).
+    memory: Mutex<Vec<Vec<argon2::Block>>>,
 }
 
 /// An account's run of failures.
@@ -67,6 +69,7 @@ impl Throttle {
             waiting: AtomicUsize::new(0),
             addrs: Mutex::new(HashMap::new()),
             accounts: Mutex::new(HashMap::new()),
+            memory: Mutex::new(Vec::new()),
         })
     }
 
@@ -131,6 +134,23 @@ impl Throttle {
     pub fn succeeded_account(&self, username: &str) {
         let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
         accounts.remove(username);
+    }
+
+    /// A working buffer for one hash (empty the first time; it grows once and is reused).
+    pub fn take_memory(&self) -> Vec<argon2::Block> {
+        self.memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Gives a buffer back after its hash.
+    pub fn put_memory(&self, buffer: Vec<argon2::Block>) {
+        self.memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(buffer);
     }
 
     /// Waits for a hashing slot, or refuses at once when too many already wait.

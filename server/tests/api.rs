@@ -868,7 +868,10 @@ async fn results_and_minutes_are_for_the_blocks_readers() {
         }
     };
 
-    let (status, kind, csv) = get_text(&app, "member", &format!("{base}/results.csv")).await;
+    // Before publication the ranking is the secretary's (the projector's rule).
+    let (status, _, body) = get_text(&app, "member", &format!("{base}/results.csv")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, kind, csv) = get_text(&app, "secretary", &format!("{base}/results.csv")).await;
     assert_eq!(status, StatusCode::OK, "{csv}");
     assert!(kind.starts_with("text/csv"), "{kind}");
     let first = csv.split("\r\n").nth(1).expect("a first unit");
@@ -888,7 +891,7 @@ async fn results_and_minutes_are_for_the_blocks_readers() {
     let (status, body) = put_meeting("secretary", meeting.clone()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["place"], "Hà Nội");
-    let (status, kind, html) = get_text(&app, "member", &format!("{base}/minutes.html")).await;
+    let (status, kind, html) = get_text(&app, "secretary", &format!("{base}/minutes.html")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(kind.starts_with("text/html"), "{kind}");
     assert!(
@@ -904,11 +907,11 @@ async fn results_and_minutes_are_for_the_blocks_readers() {
         "one unit absent"
     );
     assert!(html.contains("<p>Vắng mặt: "), "the absent unit is named");
-    let (_, _, again) = get_text(&app, "member", &format!("{base}/minutes.html")).await;
+    let (_, _, again) = get_text(&app, "secretary", &format!("{base}/minutes.html")).await;
     assert_eq!(again, html, "two printings say the same");
 
     // The workbook, read back with calamine: results, every counted sheet, the ballots.
-    let bytes = get_bytes(&app, "member", &format!("{base}/results.xlsx")).await;
+    let bytes = get_bytes(&app, "secretary", &format!("{base}/results.xlsx")).await;
     {
         use calamine::{Data, Reader, Xlsx};
         let mut book = Xlsx::new(std::io::Cursor::new(bytes)).expect("an xlsx file");
@@ -1381,4 +1384,83 @@ async fn the_migration_clamps_stamps_stored_in_the_far_future() {
         "clamped to now: {title:?}"
     );
     assert_eq!((title.counter, clocks["kind"].ms), (7, 5));
+}
+
+#[tokio::test]
+async fn a_taken_mutation_id_is_a_conflict_never_a_duplicate() {
+    let f = fixture(Limits::default()).await;
+    // A second device of another secretary account.
+    let other = Uuid::from_u128(77);
+    let id = add_token(
+        &f.store,
+        "other-device-token",
+        Some(Grant {
+            block_id: demo::BLOCK_ID,
+            role: Role::Secretary,
+            unit: None,
+        }),
+        false,
+        i64::MAX / 2,
+    )
+    .await;
+    f.store
+        .insert_token(
+            &auth::hash_secret("other-device-token-2"),
+            id,
+            other,
+            "khác",
+            i64::MAX / 2,
+        )
+        .await
+        .expect("token");
+    let taken = Uuid::from_u128(4242);
+    // The other device gets the id in first (a forger who read it from a changes file).
+    let mut forged = rename(taken, first_criterion(), "giả", 5);
+    forged["hlc"]["node"] = json!(other);
+    let body = json!({
+        "protocol": {"major": 2, "minor": 1}, "device_id": other, "cursor": 0,
+        "mutations": [forged],
+    })
+    .to_string();
+    let (status, res) = send(
+        &f.app,
+        post_as("other-device-token-2", "/api/v1/sync", body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["outcomes"][0]["status"], "applied");
+    // The real device's change under that id: refused as taken, not `duplicate`.
+    let real = rename(taken, first_criterion(), "thật", 6);
+    let (_, res) = send(&f.app, post_json(sync_body(0, vec![real.clone()]))).await;
+    assert_eq!(res["outcomes"][0]["status"], "rejected", "{res}");
+    assert_eq!(res["outcomes"][0]["code"], "mutation_id_taken");
+    // Under a new id (what the app does) it applies.
+    let (_, res) = send(
+        &f.app,
+        post_json(sync_body(
+            0,
+            vec![rename(Uuid::from_u128(4243), first_criterion(), "thật", 6)],
+        )),
+    )
+    .await;
+    assert_eq!(res["outcomes"][0]["status"], "applied", "{res}");
+    // A true retry is a duplicate; the same id with other content is taken.
+    let (_, res) = send(
+        &f.app,
+        post_json(sync_body(
+            0,
+            vec![rename(Uuid::from_u128(4243), first_criterion(), "thật", 6)],
+        )),
+    )
+    .await;
+    assert_eq!(res["outcomes"][0]["status"], "duplicate");
+    let (_, res) = send(
+        &f.app,
+        post_json(sync_body(
+            0,
+            vec![rename(Uuid::from_u128(4243), first_criterion(), "sửa", 6)],
+        )),
+    )
+    .await;
+    assert_eq!(res["outcomes"][0]["code"], "mutation_id_taken");
 }

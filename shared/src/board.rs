@@ -18,7 +18,7 @@ use crate::collation;
 use crate::model::{Ballot, Block, Record, Round, ScoreSheet};
 use crate::overview::{stage_vi, state_vi};
 use crate::report::{Report, decided_by, esc, notes, purpose_vi};
-use crate::round::{RoundState, Stage, expected_sheets, subjects_of};
+use crate::round::{Stage, expected_sheets, subjects_of};
 
 /// The page for `block_id` from its live records and the units'.
 pub fn board_html(block_id: Uuid, records: &[Record]) -> Option<String> {
@@ -64,11 +64,7 @@ pub fn board_html(block_id: Uuid, records: &[Record]) -> Option<String> {
         year = block.year,
         n = block.members.len(),
     );
-    let published = !rounds.is_empty()
-        && rounds
-            .iter()
-            .filter(|r| Some(r.covenant_id) == rounds.last().map(|l| l.covenant_id))
-            .all(|r| r.state == RoundState::Published);
+    let published = crate::round::results_published(&rounds);
     // What the hall is waiting for comes first: an open ballot, then the counts, then the
     // published ranking; the sheets' progress last, without its chips once all is published.
     for ballot in ballots.iter().filter(|b| b.state == BallotState::Open) {

@@ -306,6 +306,12 @@ pub enum DomainError {
         /// The voter.
         voter: Uuid,
     },
+    /// A mutation id already used by another device's change, or by another change.
+    #[error("the mutation id {id} is already taken by another change; send it under a new id")]
+    MutationIdTaken {
+        /// The id.
+        id: Uuid,
+    },
     /// A mutation stamped by another device than the one sending it.
     #[error("the mutation's stamp names device {node}, not the device {device} sending it")]
     ForeignStamp {
@@ -420,6 +426,7 @@ impl DomainError {
             E::NotEligible { .. } => "not_eligible",
             E::AlreadyVoted { .. } => "already_voted",
             E::ForeignStamp { .. } => "foreign_stamp",
+            E::MutationIdTaken { .. } => "mutation_id_taken",
             E::InvalidChoice { .. } => "invalid_choice",
             E::TooManyBallots { .. } => "too_many_ballots",
             E::PresentNotEligible { .. } => "present_not_eligible",
@@ -575,6 +582,11 @@ impl DomainError {
             E::BallotNotClosed => "Chỉ có kết quả sau khi kết thúc bỏ phiếu".to_owned(),
             E::NotEligible { voter } => format!("{voter} không có quyền bỏ phiếu lần này"),
             E::AlreadyVoted { voter } => format!("{voter} đã bỏ phiếu"),
+            E::MutationIdTaken { id } => {
+                format!(
+                    "Mã thay đổi {id} đã được dùng cho một thay đổi khác; thiết bị sẽ gửi lại với mã mới"
+                )
+            }
             E::ForeignStamp { node, device } => format!(
                 "Thay đổi mang dấu thời gian của thiết bị {node}, không phải của thiết bị gửi ({device})"
             ),

@@ -185,6 +185,27 @@ impl Assignment {
     }
 }
 
+/// Whether a block's results are published: every round of its latest covenant (that of
+/// its last round) is. One rule for the projector, the documents and the downloads: before
+/// that, only the block's secretary and the central office see the ranking.
+pub fn results_published(rounds: &[Round]) -> bool {
+    let order = |s: Stage| match s {
+        Stage::SelfScoring => 0u8,
+        Stage::CrossScoring => 1,
+        Stage::Verification => 2,
+        Stage::Agreed => 3,
+    };
+    let latest = rounds
+        .iter()
+        .max_by_key(|r| (order(r.stage), r.id))
+        .map(|l| l.covenant_id);
+    !rounds.is_empty()
+        && rounds
+            .iter()
+            .filter(|r| Some(r.covenant_id) == latest)
+            .all(|r| r.state == RoundState::Published)
+}
+
 /// The pairs for `members`, `per_unit` and `seed`, sorted by scorer then subject.
 pub fn draw_pairs(members: &[Uuid], per_unit: u32, seed: u64) -> Result<Vec<Pair>, DomainError> {
     let mut order = members.to_vec();

@@ -104,6 +104,21 @@ fn check_name(field: &'static str, text: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// Earliest signing time accepted: 1 January 2020 (UTC).
+pub const EARLIEST_SIGNING_MS: u64 = 1_577_836_800_000;
+
+/// A signature's time is the device's clock when it signed, printed on the covenant: it must
+/// lie between 2020 and a day after the mutation's stamp (itself bounded by the server's
+/// clock), so no covenant prints the year 584,556,019.
+fn check_signing_time(signed_at_ms: u64, hlc: Hlc) -> Result<(), DomainError> {
+    if signed_at_ms < EARLIEST_SIGNING_MS || signed_at_ms > hlc.ms.saturating_add(86_400_000) {
+        return Err(DomainError::InvalidField {
+            reason: "signed_at_ms: the signing time must be the time the unit signed".into(),
+        });
+    }
+    Ok(())
+}
+
 impl World {
     /// An empty world.
     pub fn new() -> World {
@@ -310,6 +325,9 @@ impl World {
             return self.update(hlc, record.id(), &fields, who);
         }
         self.check(None, record, who)?;
+        if let Record::Signature(s) = record {
+            check_signing_time(s.signed_at_ms, hlc)?;
+        }
         let mut writes = vec![Write {
             record: record.clone(),
             clocks: mutation::created_clocks(record, hlc),

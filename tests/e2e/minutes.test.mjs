@@ -31,7 +31,7 @@ after(async () => {
 const token = async (username) => (await apiLogin(port, username)).token;
 
 test('the minutes print on A4 with the hand-computed results', async () => {
-  // The secretary records the meeting's details on the block; a delegate prints.
+  // The secretary records the meeting's details on the block and prints.
   const saved = await fetch(`http://127.0.0.1:${port}/api/v1/blocks/${BLOCK}/meeting`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${await token('thuky')}` },
@@ -40,8 +40,14 @@ test('the minutes print on A4 with the hand-computed results', async () => {
     }),
   });
   assert.equal(saved.status, 200, await saved.text());
+  // The casebook's rounds are locked, not published: the ranking is the secretary's until
+  // then, for the documents as for the projector.
   const t = await token('donvi1');
-  const q = new URLSearchParams({ access_token: t });
+  const early = await fetch(`http://127.0.0.1:${port}/api/v1/blocks/${BLOCK}/minutes.html`, {
+    headers: { authorization: `Bearer ${t}` },
+  });
+  assert.equal(early.status, 403, 'a delegate before publication');
+  const q = new URLSearchParams({ access_token: await token('thuky') });
   const page = await browser.newPage();
   const res = await page.goto(`http://127.0.0.1:${port}/api/v1/blocks/${BLOCK}/minutes.html?${q}`);
   assert.equal(res.status(), 200);

@@ -59,14 +59,22 @@ pub(crate) async fn login<S: Store>(
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
     let password = req.password;
     // Verify even for an unknown name, so timing does not tell which names exist.
-    let ok = tokio::task::spawn_blocking(move || match hash {
-        Some(h) => auth::verify_password(&password, &h),
-        None => {
-            let _ = auth::verify_password(&password, dummy_hash());
-            false
-        }
+    let mut memory = state.throttle.take_memory();
+    let ok = tokio::task::spawn_blocking(move || {
+        let ok = match hash {
+            Some(h) => auth::verify_password_in(&password, &h, &mut memory),
+            None => {
+                let _ = auth::verify_password_in(&password, dummy_hash(), &mut memory);
+                false
+            }
+        };
+        (ok, memory)
     })
     .await
+    .map(|(ok, memory)| {
+        state.throttle.put_memory(memory);
+        ok
+    })
     .unwrap_or(false);
     let Some(account) = account.filter(|_| ok) else {
         state.throttle.failed_addr(addr, now_ms());

@@ -265,13 +265,25 @@ pub fn spec() -> Value {
                     "properties": {"status": {"type": "string"}, "protocol": {"$ref": "#/components/schemas/ProtocolVersion"}, "version": {"type": "string"}}},
                 "ErrorBody": {"type": "object", "required": ["code", "message", "message_vi"],
                     "properties": {"code": {"enum": ["malformed_request", "unsupported_media_type", "unsupported_protocol", "payload_too_large",
-                        "batch_too_large", "unauthorized", "forbidden", "invalid_code", "conflict", "not_found", "internal", "unavailable", "tampered", "refused"]},
-                        "message": {"type": "string"}, "message_vi": {"type": "string"}}}
+                        "batch_too_large", "unauthorized", "forbidden", "invalid_code", "conflict", "not_found", "internal", "unavailable", "tampered", "refused", "clock_ahead", "rate_limited"]},
+                        "message": {"type": "string"}, "message_vi": {"type": "string"},
+                        "server_ms": {"type": "integer", "minimum": 0}, "retry_after_secs": {"type": "integer", "minimum": 0}}}
             }
         }
     });
     // Added apart: one more literal in the macro above passes its recursion limit.
     doc["paths"]["/changes-file"] = json!({"post": changes_file});
+    let e = error_responses()["400"]["content"].clone();
+    let ahead = json!({"description": "`clock_ahead`: a stamp runs ahead of the server's clock by more than the allowed skew; nothing applied; re-stamp from `server_ms`", "content": e});
+    doc["paths"]["/sync"]["post"]["responses"]["409"] = ahead.clone();
+    doc["paths"]["/changes-file"]["post"]["responses"]["409"] = ahead;
+    for path in ["/auth/login", "/auth/join"] {
+        doc["paths"][path]["post"]["responses"]["429"] = json!({
+            "description": "`rate_limited`: too many failed attempts from this address or on this account; wait `Retry-After` seconds",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+            "content": e,
+        });
+    }
     let html = |summary: &str| {
         op(
             summary,

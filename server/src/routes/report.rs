@@ -67,6 +67,22 @@ async fn report<S: Store>(
 ) -> Result<Report, ApiError> {
     let block = readable_block(auth, path)?;
     let records = live_records(state, Some(&[block])).await?;
+    if !auth.principal.manages(block) {
+        // The projector's rule (`shared::round::results_published`): delegates and observers
+        // see the ranking once the secretary publishes it, not before.
+        let rounds: Vec<shared::model::Round> = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Round(r) if r.block_id == block => Some(r.clone()),
+                _ => None,
+            })
+            .collect();
+        if !shared::round::results_published(&rounds) {
+            return Err(ApiError::Forbidden(
+                "the results are for the secretary until they are published",
+            ));
+        }
+    }
     Report::from_records(block, &records).map_err(|e| ApiError::no_results(&e))
 }
 

@@ -14,7 +14,7 @@ mod sqlite;
 
 use std::future::Future;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::value::RawValue;
 use shared::Record;
@@ -383,9 +383,21 @@ pub(crate) struct AuditInsert {
     pub server_ms: i64,
 }
 
+/// Mutation ids applied before: each with the device that sent it and its digest (none for
+/// rows older than migration 0006).
+pub(crate) type Seen = HashMap<Uuid, (Uuid, Option<String>)>;
+
+/// SHA-256 (hex) of a mutation as sent: same id, same device, same digest is a retry.
+pub(crate) fn digest(m: &Mutation) -> Result<String, StoreError> {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(serde_json::to_string(m)?.as_bytes());
+    Ok(hash.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// One applied mutation id, the idempotency key.
 pub(crate) struct MutationInsert {
     pub id: Uuid,
+    pub digest: String,
     pub device_id: Uuid,
     pub record_id: Uuid,
     pub seq: u64,
@@ -442,11 +454,8 @@ pub(crate) fn box_papers(stored: &str) -> Result<Vec<BallotPaper>, StoreError> {
 pub(crate) trait PushTx: Send {
     /// Takes the write lock, so a push reads and writes with no other push in between.
     fn lock(&mut self) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Which of these mutation ids were applied before.
-    fn seen(
-        &mut self,
-        ids: &[Uuid],
-    ) -> impl Future<Output = Result<HashSet<Uuid>, StoreError>> + Send;
+    /// Which of these mutation ids were applied before, by which device, with which digest.
+    fn seen(&mut self, ids: &[Uuid]) -> impl Future<Output = Result<Seen, StoreError>> + Send;
     /// These records, deleted ones included.
     fn load(&mut self, ids: &[Uuid])
     -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
@@ -499,6 +508,7 @@ pub(crate) async fn push_batch<T: PushTx>(
     tx.lock().await?;
     let ids: Vec<Uuid> = mutations.iter().map(|m| m.id).collect();
     let mut seen = tx.seen(&ids).await?;
+    let digests: Vec<String> = mutations.iter().map(digest).collect::<Result<_, _>>()?;
     let targets: Vec<Uuid> = mutations.iter().map(|m| m.op.target()).collect();
     let loaded = tx.load(&targets).await?;
     let mut blocks: Vec<Uuid> = loaded.iter().filter_map(|e| e.record.scope()).collect();
@@ -548,10 +558,23 @@ pub(crate) async fn push_batch<T: PushTx>(
     let mut outcomes = Vec::with_capacity(mutations.len());
     let mut applied: Vec<(usize, Applied)> = Vec::new();
     for (i, m) in mutations.iter().enumerate() {
-        if !seen.insert(m.id) {
-            outcomes.push(OutcomeStatus::Duplicate);
+        if let Some((by, was)) = seen.get(&m.id) {
+            // A retry is the same change from the same device; anything else under a taken
+            // id (another device's, or altered) is refused, never passed off as a duplicate.
+            let same = *by == device && was.as_ref().is_none_or(|d| *d == digests[i]);
+            outcomes.push(if same {
+                OutcomeStatus::Duplicate
+            } else {
+                let e = shared::DomainError::MutationIdTaken { id: m.id };
+                OutcomeStatus::Rejected {
+                    code: e.code().to_owned(),
+                    message: e.to_string(),
+                    message_vi: e.message_vi(),
+                }
+            });
             continue;
         }
+        seen.insert(m.id, (device, Some(digests[i].clone())));
         // A stamp must be the sending device's own: another device's node would let one
         // device win ties it should lose, or pass its edits off as another's.
         let checked = if m.hlc.node == device {
@@ -589,6 +612,7 @@ pub(crate) async fn push_batch<T: PushTx>(
             outcomes[i] = OutcomeStatus::Applied { seq };
             batch.mutations.push(MutationInsert {
                 id: m.id,
+                digest: digests[i].clone(),
                 device_id: device,
                 record_id: m.op.target(),
                 seq,

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use shared::Record;
 use shared::access::{Grant, Principal, Role};
@@ -85,12 +85,13 @@ impl PushTx for Tx<'_> {
         Ok(())
     }
 
-    async fn seen(&mut self, ids: &[Uuid]) -> Result<HashSet<Uuid>, StoreError> {
-        let rows: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM mutations WHERE id = ANY($1)")
-            .bind(ids)
-            .fetch_all(&mut *self.0)
-            .await?;
-        Ok(rows.into_iter().collect())
+    async fn seen(&mut self, ids: &[Uuid]) -> Result<super::Seen, StoreError> {
+        let rows: Vec<(Uuid, Uuid, Option<String>)> =
+            sqlx::query_as("SELECT id, device_id, digest FROM mutations WHERE id = ANY($1)")
+                .bind(ids)
+                .fetch_all(&mut *self.0)
+                .await?;
+        Ok(rows.into_iter().map(|(id, d, h)| (id, (d, h))).collect())
     }
 
     async fn load(&mut self, ids: &[Uuid]) -> Result<Vec<Entry>, StoreError> {
@@ -200,15 +201,18 @@ impl PushTx for Tx<'_> {
             let records: Vec<Uuid> = b.mutations.iter().map(|m| m.record_id).collect();
             let seqs: Vec<i64> = b.mutations.iter().map(|m| seq_to_sql(m.seq)).collect();
             let ms: Vec<i64> = b.mutations.iter().map(|m| m.server_ms).collect();
+            let digests: Vec<&str> = b.mutations.iter().map(|m| m.digest.as_str()).collect();
             sqlx::query(
-                "INSERT INTO mutations (id, device_id, record_id, seq, received_ms)
-                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::int8[], $5::int8[])",
+                "INSERT INTO mutations (id, device_id, record_id, seq, received_ms, digest)
+                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::int8[], $5::int8[],
+                                      $6::text[])",
             )
             .bind(&ids)
             .bind(&devices)
             .bind(&records)
             .bind(&seqs)
             .bind(&ms)
+            .bind(&digests)
             .execute(&mut *self.0)
             .await?;
         }

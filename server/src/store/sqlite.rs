@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use shared::Record;
 use shared::access::{Grant, Principal, Role};
@@ -264,17 +264,25 @@ impl PushTx for Tx<'_> {
         Ok(())
     }
 
-    async fn seen(&mut self, ids: &[Uuid]) -> Result<HashSet<Uuid>, StoreError> {
-        let mut out = HashSet::new();
+    async fn seen(&mut self, ids: &[Uuid]) -> Result<super::Seen, StoreError> {
+        let mut out = super::Seen::new();
         for chunk in id_list(ids).chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new("SELECT id FROM mutations WHERE id IN (");
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT id, device_id, digest FROM mutations WHERE id IN (",
+            );
             let mut list = q.separated(", ");
             for id in chunk {
                 list.push_bind(id);
             }
             q.push(")");
             for row in q.build().fetch_all(&mut *self.0).await? {
-                out.insert(super::parse_id(row.try_get::<&str, _>(0)?)?);
+                out.insert(
+                    super::parse_id(row.try_get::<&str, _>(0)?)?,
+                    (
+                        super::parse_id(row.try_get::<&str, _>(1)?)?,
+                        row.try_get::<Option<String>, _>(2)?,
+                    ),
+                );
             }
         }
         Ok(out)
@@ -376,14 +384,15 @@ impl PushTx for Tx<'_> {
         }
         for chunk in b.mutations.chunks(CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO mutations (id, device_id, record_id, seq, received_ms) ",
+                "INSERT INTO mutations (id, device_id, record_id, seq, received_ms, digest) ",
             );
             q.push_values(chunk, |mut v, m| {
                 v.push_bind(m.id.to_string())
                     .push_bind(m.device_id.to_string())
                     .push_bind(m.record_id.to_string())
                     .push_bind(seq_to_sql(m.seq))
-                    .push_bind(m.server_ms);
+                    .push_bind(m.server_ms)
+                    .push_bind(&m.digest);
             });
             q.build().execute(&mut *self.0).await?;
         }
