@@ -85,6 +85,24 @@ pub async fn join(base: &str, req: &JoinRequest) -> Result<TokenResponse, ApiErr
     post(base, "/api/v1/auth/join", None, req).await
 }
 
+/// `POST {base}/api/v1/auth/device-key`: registers this device's public key.
+pub async fn register_device_key(base: &str, token: &str, key: &str) -> Result<(), ApiError> {
+    let body = serde_json::json!({ "device_key": key }).to_string();
+    let res = Request::post(&format!("{base}/api/v1/auth/device-key"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .body(body)
+        .map_err(|e| ApiError::Network(e.to_string()))?
+        .send()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
+    if res.ok() {
+        Ok(())
+    } else {
+        Err(ApiError::Network(format!("HTTP {}", res.status())))
+    }
+}
+
 /// `POST {base}/api/v1/auth/logout`: revokes this device's token.
 pub async fn logout(base: &str, token: &str) -> Result<(), ApiError> {
     Request::post(&format!("{base}/api/v1/auth/logout"))

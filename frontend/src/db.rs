@@ -36,6 +36,9 @@ const OUTBOX: &str = "outbox";
 const REJECTED: &str = "rejected";
 const META: &str = "meta";
 const META_KEY: &str = "state";
+/// The `meta` entry holding this device's signing key: `{ private: CryptoKey, public: hex }`,
+/// stored by structured clone (a `CryptoKey` never becomes bytes).
+const DEVICE_KEY: &str = "device_key";
 
 /// A failure of the local database.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -118,6 +121,10 @@ pub struct SyncMeta {
     /// The signed-in account's rights, so the app checks edits as the server will.
     #[serde(default)]
     pub principal: Option<Principal>,
+    /// Whether the server has this device's public key (sent at sign-in or join, or once
+    /// after an older sign-in), so it can verify the changes files the device signs.
+    #[serde(default)]
+    pub device_key_registered: bool,
     /// Server time minus this device's clock, in ms, learned when the server refused a
     /// stamp as too far ahead (`clock_ahead`); added to the clock for every new stamp.
     #[serde(default)]
@@ -335,6 +342,7 @@ impl LocalDb {
                     token: None,
                     account_name: None,
                     principal: None,
+                    device_key_registered: false,
                     clock_offset_ms: 0,
                 };
                 write_meta(&store, &meta).await?;
@@ -530,13 +538,12 @@ impl LocalDb {
         }
         let meta_store = tx.store(META)?;
         let mut meta = must_meta(&meta_store).await?;
-        // A stamp from beyond any server's skew (stored before servers bounded them) is not
-        // folded in: it would drag this device's clock ahead and get its edits refused.
-        let limit = meta
-            .now_ms()
-            .saturating_add(shared::hlc::DEFAULT_MAX_SKEW_MS);
+        // Stamps the server stored are bounded by its clock (it refuses pushes too far ahead,
+        // and migration 0005 clamped older ones), so folding them in never runs this device's
+        // clock into the future, while a device whose clock is behind still orders its next
+        // edit after everything it has seen.
         for stamp in res.changes.iter().filter_map(|c| c.latest_stamp()) {
-            meta.hlc = meta.hlc.observe_bounded(stamp, limit);
+            meta.hlc = meta.hlc.observe(stamp);
         }
         meta.cursor = meta.cursor.max(res.cursor);
         meta.last_ok_ms = Some(ids::now_ms());
@@ -603,10 +610,72 @@ impl LocalDb {
             .transaction(&[META], TransactionMode::ReadWrite)?;
         let store = tx.store(META)?;
         let mut meta = must_meta(&store).await?;
+        // A new sign-in registers the key again (for its account); signing out forgets it.
+        meta.device_key_registered = false;
         meta.token = token;
         meta.account_name = principal.as_ref().map(|p| p.name.clone());
         meta.principal = principal;
         meta.last_error = None;
+        write_meta(&store, &meta).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// This device's signing key, made on first use (`crate::seal`): the private
+    /// `CryptoKey` and the public key as hex SPKI.
+    pub async fn device_key(&self) -> Result<(web_sys::CryptoKey, String), DbError> {
+        if let Some(found) = self.read_device_key().await? {
+            return Ok(found);
+        }
+        let (private, public) = crate::seal::new_device_key().await.map_err(DbError)?;
+        let entry = js_sys::Object::new();
+        let set = |k: &str, v: &JsValue| {
+            js_sys::Reflect::set(&entry, &k.into(), v).map_err(|e| js_error("device key", &e))
+        };
+        set("private", &private)?;
+        set("public", &JsValue::from_str(&public))?;
+        let tx = self
+            .rexie
+            .transaction(&[META], TransactionMode::ReadWrite)?;
+        // `add`, not `put`: if another tab made a key meanwhile, keep that one.
+        let added = tx
+            .store(META)?
+            .add(&entry, Some(&JsValue::from_str(DEVICE_KEY)))
+            .await;
+        let done = tx.done().await;
+        if added.is_ok() && done.is_ok() {
+            return Ok((private, public));
+        }
+        self.read_device_key()
+            .await?
+            .ok_or_else(|| DbError("the device key could not be stored".into()))
+    }
+
+    async fn read_device_key(&self) -> Result<Option<(web_sys::CryptoKey, String)>, DbError> {
+        use wasm_bindgen::JsCast;
+        let tx = self.rexie.transaction(&[META], TransactionMode::ReadOnly)?;
+        let v = tx.store(META)?.get(JsValue::from_str(DEVICE_KEY)).await?;
+        tx.done().await?;
+        let Some(v) = v.filter(|v| v.is_object()) else {
+            return Ok(None);
+        };
+        let get = |k: &str| js_sys::Reflect::get(&v, &k.into()).ok();
+        match (get("private"), get("public").and_then(|p| p.as_string())) {
+            (Some(private), Some(public)) if private.is_object() => {
+                Ok(Some((private.unchecked_into(), public)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Remembers that the server has this device's public key.
+    pub async fn set_device_key_registered(&self) -> Result<(), DbError> {
+        let tx = self
+            .rexie
+            .transaction(&[META], TransactionMode::ReadWrite)?;
+        let store = tx.store(META)?;
+        let mut meta = must_meta(&store).await?;
+        meta.device_key_registered = true;
         write_meta(&store, &meta).await?;
         tx.done().await?;
         Ok(())

@@ -1,6 +1,9 @@
-//! SHA-256 and HMAC-SHA-256 through the browser's SubtleCrypto, for sealing a changes file
-//! (`shared::changes_file`): no hashing code in the WebAssembly. SubtleCrypto exists only in
-//! secure contexts, which the service worker needs anyway (https, or localhost).
+//! This device's signing key, through the browser's SubtleCrypto: an ECDSA P-256 key pair
+//! made once per device with a private key that cannot be exported, kept in IndexedDB (a
+//! `CryptoKey` is stored as it is, never as bytes), its public half registered with the
+//! server at sign-in or join. It signs changes files (`shared::changes_file`), so whoever
+//! carries a file, or copies the server's database, cannot forge one. No crypto code in the
+//! WebAssembly; SubtleCrypto exists only in secure contexts (https, or localhost).
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -28,30 +31,39 @@ fn hex(buffer: &JsValue) -> String {
         .collect()
 }
 
-/// Lowercase hex SHA-256 of `data`.
-pub async fn sha256_hex(data: &[u8]) -> Result<String, String> {
-    let p = subtle()?
-        .digest_with_str_and_u8_array("SHA-256", data)
-        .map_err(failed)?;
-    Ok(hex(&JsFuture::from(p).await.map_err(failed)?))
+fn algorithm(pairs: &[(&str, &str)]) -> Result<Object, String> {
+    let o = Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&o, &(*k).into(), &(*v).into()).map_err(failed)?;
+    }
+    Ok(o)
 }
 
-/// Lowercase hex HMAC-SHA-256 of `data` under `key`.
-pub async fn hmac_hex(key: &[u8], data: &[u8]) -> Result<String, String> {
+/// A new key pair: the private `CryptoKey` (not extractable) and the public key as hex DER
+/// SubjectPublicKeyInfo, what the server's `device_key` expects.
+pub async fn new_device_key() -> Result<(web_sys::CryptoKey, String), String> {
     let subtle = subtle()?;
-    let algorithm = Object::new();
-    let set = |k: &str, v: &str| Reflect::set(&algorithm, &k.into(), &v.into()).map_err(failed);
-    set("name", "HMAC")?;
-    set("hash", "SHA-256")?;
-    let usages = Array::of1(&"sign".into());
-    let key_data: Object = Uint8Array::from(key).unchecked_into();
+    let alg = algorithm(&[("name", "ECDSA"), ("namedCurve", "P-256")])?;
+    let usages = Array::of2(&"sign".into(), &"verify".into());
     let p = subtle
-        .import_key_with_object("raw", &key_data, &algorithm, false, &usages)
+        .generate_key_with_object(&alg, false, &usages)
         .map_err(failed)?;
-    let key: web_sys::CryptoKey = JsFuture::from(p).await.map_err(failed)?.unchecked_into();
-    let data: Object = Uint8Array::from(data).unchecked_into();
-    let p = subtle
-        .sign_with_str_and_buffer_source("HMAC", &key, &data)
+    let pair = JsFuture::from(p).await.map_err(failed)?;
+    let get = |k: &str| -> Result<web_sys::CryptoKey, String> {
+        Reflect::get(&pair, &k.into())
+            .map_err(failed)
+            .map(JsCast::unchecked_into)
+    };
+    let (private, public) = (get("privateKey")?, get("publicKey")?);
+    let p = subtle.export_key("spki", &public).map_err(failed)?;
+    Ok((private, hex(&JsFuture::from(p).await.map_err(failed)?)))
+}
+
+/// Lowercase hex ECDSA P-256 / SHA-256 signature (r‖s) of `data` by `key`.
+pub async fn sign_hex(key: &web_sys::CryptoKey, data: &[u8]) -> Result<String, String> {
+    let alg = algorithm(&[("name", "ECDSA"), ("hash", "SHA-256")])?;
+    let p = subtle()?
+        .sign_with_object_and_u8_array(&alg, key, data)
         .map_err(failed)?;
     Ok(hex(&JsFuture::from(p).await.map_err(failed)?))
 }

@@ -86,6 +86,9 @@ pub async fn sync_once(db: &LocalDb, base_url: &str) -> Result<(), SyncError> {
             Ok(res) => {
                 db.apply_sync(&res).await?;
                 if !res.more && pushed < PUSH_BATCH {
+                    if !meta.device_key_registered {
+                        register_key(db, base_url, &token).await;
+                    }
                     return Ok(());
                 }
             }
@@ -107,6 +110,18 @@ pub async fn sync_once(db: &LocalDb, base_url: &str) -> Result<(), SyncError> {
         }
     }
     Ok(())
+}
+
+/// Sends this device's public key once per sign-in, so the changes files it signs verify.
+/// Without SubtleCrypto (not a secure context) there is no key, and nothing to send.
+async fn register_key(db: &LocalDb, base_url: &str, token: &str) {
+    if let Ok((_, public)) = db.device_key().await
+        && api::register_device_key(base_url, token, &public)
+            .await
+            .is_ok()
+    {
+        let _ = db.set_device_key_registered().await;
+    }
 }
 
 /// A handle that wakes the engine for an immediate sync.

@@ -109,6 +109,26 @@ async fn a_clock_running_ahead_is_restamped_from_the_servers_time() {
 }
 
 #[wasm_bindgen_test]
+async fn the_device_key_is_made_once_and_signs() {
+    let db = fresh().await;
+    let (private, public) = db.device_key().await.expect("a key");
+    let (_, again) = db.device_key().await.expect("the same key");
+    assert_eq!(public, again, "made once, then kept");
+    // A P-256 SubjectPublicKeyInfo: 91 bytes, the fixed header first.
+    assert_eq!(public.len(), 182);
+    assert!(public.starts_with("3059301306072a8648ce3d020106082a8648ce3d030107034200"));
+    let sig = thidua_frontend::seal::sign_hex(&private, b"the file")
+        .await
+        .expect("signs");
+    assert_eq!(sig.len(), 128, "r and s, 32 bytes each");
+    // Signing out and in again keeps the key; a reset (new device) makes a new one.
+    db.set_token(None, None).await.expect("sign out");
+    assert_eq!(db.device_key().await.expect("key").1, public);
+    db.reset().await.expect("reset");
+    assert_ne!(db.device_key().await.expect("key").1, public);
+}
+
+#[wasm_bindgen_test]
 async fn an_invalid_edit_writes_nothing() {
     let db = fresh().await;
     let before = db.snapshot().await.expect("snapshot");
@@ -317,6 +337,7 @@ async fn upgrading_from_schema_1_keeps_everything() {
         token: Some("tok".into()),
         account_name: Some("Thư ký".into()),
         principal: None,
+        device_key_registered: false,
         clock_offset_ms: 0,
     };
     let tx = v1

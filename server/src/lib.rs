@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod device_key;
 pub mod error;
 pub mod hall;
 mod routes;

@@ -15,6 +15,8 @@ use uuid::Uuid;
 struct Fixture {
     app: Router,
     store: SqliteStore,
+    /// The secretary's account (token `SECRETARY_TOKEN`, device 9).
+    secretary: Uuid,
     _dir: tempfile::TempDir,
 }
 
@@ -28,7 +30,7 @@ async fn fixture(limits: Limits) -> Fixture {
         role: Role::Secretary,
         unit: None,
     };
-    add_token(
+    let secretary = add_token(
         &store,
         SECRETARY_TOKEN,
         Some(secretary),
@@ -39,6 +41,7 @@ async fn fixture(limits: Limits) -> Fixture {
     Fixture {
         app: app(store.clone(), limits, None),
         store,
+        secretary,
         _dir: dir,
     }
 }
@@ -615,7 +618,7 @@ async fn every_documented_operation_exists() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(served, spec);
     let paths = spec["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 22);
+    assert_eq!(paths.len(), 23);
     for (path, ops) in paths {
         for (method, _) in ops.as_object().expect("ops") {
             let uri = format!(
@@ -1106,24 +1109,33 @@ async fn the_central_office_overview_filters_and_exports() {
     assert_eq!(units.height(), 10, "a header and nine units");
 }
 
-/// A changes file of `mutations` from device 9, sealed with `token`'s hash as the app does.
-fn changes_file(token: &str, mutations: Vec<Value>) -> shared::changes_file::ChangesFile {
-    use hmac::{Hmac, Mac};
+/// The device key with this seed, as a device would make it: (signing key, public hex SPKI).
+fn device_key(seed: u8) -> (p256::ecdsa::SigningKey, String) {
+    let sk = p256::ecdsa::SigningKey::from_slice(&[seed; 32]).expect("a key");
+    let point = sk.verifying_key().to_encoded_point(false);
+    let hex: String = point
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    (
+        sk,
+        format!("{}{hex}", thidua_server::device_key::SPKI_P256_HEADER),
+    )
+}
+
+/// A changes file of `mutations` from device 9, signed with the device key of `seed` as the
+/// app signs it.
+fn changes_file(seed: u8, mutations: Vec<Value>) -> shared::changes_file::ChangesFile {
+    use p256::ecdsa::signature::Signer;
     let mutations = mutations
         .into_iter()
         .map(|m| serde_json::from_value(m).expect("a mutation"))
         .collect();
     let mut file =
         shared::changes_file::ChangesFile::new(Uuid::from_u128(9), 1_700_000_000_000, mutations);
-    let mut mac =
-        Hmac::<sha2::Sha256>::new_from_slice(auth::hash_secret(token).as_bytes()).expect("a key");
-    mac.update(&file.sealed_bytes());
-    file.mac = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sig: p256::ecdsa::Signature = device_key(seed).0.sign(&file.sealed_bytes());
+    file.signature = sig.to_bytes().iter().map(|b| format!("{b:02x}")).collect();
     file
 }
 
@@ -1132,9 +1144,14 @@ async fn a_changes_file_imports_once_and_an_altered_one_is_refused() {
     let f = fixture(Limits::default()).await;
     // A carrier with a token of its own on another device.
     let carrier = add_token(&f.store, "carrier", None, true, i64::MAX / 2).await;
+    // Device 9 registered its public key when it signed in.
+    f.store
+        .register_device_key(Uuid::from_u128(9), f.secretary, &device_key(1).1)
+        .await
+        .expect("key");
     let before = title_and_seq(&f.store, first_criterion()).await;
     let file = changes_file(
-        SECRETARY_TOKEN,
+        1,
         vec![
             rename(
                 Uuid::from_u128(0xf1),
@@ -1155,9 +1172,9 @@ async fn a_changes_file_imports_once_and_an_altered_one_is_refused() {
     let mut altered = serde_json::to_value(&file).expect("json");
     altered["mutations"][0]["op"]["fields"]["title"] = json!("Sửa lén");
     for body in [altered.to_string(), {
-        // Sealed with a key that is not a token of device 9.
+        // Signed with a key that is not device 9's.
         changes_file(
-            "another-device-token",
+            2,
             vec![rename(Uuid::from_u128(0xf3), first_criterion(), "x", 12)],
         )
         .pipe_json()
@@ -1180,8 +1197,12 @@ async fn a_changes_file_imports_once_and_an_altered_one_is_refused() {
 
     // Not a changes file at all, or another version.
     for body in ["{}".to_owned(), "[1,2]".to_owned(), {
+        // A version 1 file, sealed with an HMAC of the token's hash (which the database
+        // holds, so a copy of it could forge one): no longer read.
         let mut v = serde_json::to_value(&file).expect("json");
-        v["version"] = json!(2);
+        v["version"] = json!(1);
+        v["mac"] = json!(v["signature"].clone());
+        v.as_object_mut().expect("object").remove("signature");
         v.to_string()
     }] {
         let (status, res) = send(&f.app, post_as("carrier", "/api/v1/changes-file", body)).await;
@@ -1251,6 +1272,22 @@ async fn a_changes_file_imports_once_and_an_altered_one_is_refused() {
             .as_ref()
             .is_some_and(|a| *a != carrier.to_string())
     );
+    // Once the device signed out (its token revoked), its key signs nothing more.
+    f.store
+        .revoke_token(&auth::hash_secret(SECRETARY_TOKEN), 1)
+        .await
+        .expect("revoke");
+    let late = changes_file(
+        1,
+        vec![rename(Uuid::from_u128(0xf4), first_criterion(), "muộn", 13)],
+    );
+    let (status, res) = send(
+        &f.app,
+        post_as("carrier", "/api/v1/changes-file", late.pipe_json()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    assert_eq!(res["code"], "tampered");
 }
 
 trait PipeJson {

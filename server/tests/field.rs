@@ -197,6 +197,7 @@ async fn login(http: &reqwest::Client, base: &str, device: Uuid) -> String {
             password: "thidua-demo-2026".into(),
             device_id: device,
             device_name: "Máy thư ký".into(),
+            device_key: None,
         })
         .send()
         .await

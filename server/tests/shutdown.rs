@@ -67,6 +67,7 @@ impl Server {
                 password: "thidua-demo-2026".into(),
                 device_id: device,
                 device_name: "Máy thư ký".into(),
+                device_key: None,
             })
             .send()
             .await

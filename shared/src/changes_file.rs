@@ -5,11 +5,16 @@
 //! the device that made them, through the same rules and idempotency keys as a sync: importing
 //! twice changes nothing, and the device's own later sync answers `duplicate`.
 //!
-//! The file is sealed with HMAC-SHA-256 over [`ChangesFile::sealed_bytes`], keyed with the
-//! device's token hash (hex SHA-256 of its bearer token): the device knows it, the server
-//! stores it, and whoever carries the file knows neither. A file altered after export, or
-//! not from a token of the device it names, is refused whole. The crypto itself is done by
-//! each side (the browser's SubtleCrypto, the server's `hmac`), so this crate stays pure.
+//! The file is signed with the device's own key: an ECDSA P-256 key pair made on the device
+//! (SubtleCrypto, the private key not extractable), whose public key the device registered
+//! when it signed in or joined. The signature (SHA-256, the 64-byte r‖s form SubtleCrypto
+//! writes) covers [`ChangesFile::sealed_bytes`]; the server verifies it with the registered
+//! public key, so nothing the server stores can forge a file, not even a copy of its
+//! database. A file altered after export, signed by another key, or from a device whose
+//! sign-ins are all revoked or expired is refused whole. The crypto itself is done by each
+//! side (the browser's SubtleCrypto, the server's `p256`), so this crate stays pure.
+//! Version 1 files (sealed with an HMAC keyed by the token's hash, which the database
+//! stores) are no longer read: export them again.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -19,7 +24,7 @@ use crate::mutation::Mutation;
 /// The `format` a changes file declares.
 pub const FORMAT: &str = "thidua-changes";
 /// The file layout's version.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// A device's unsynced changes, sealed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,9 +40,10 @@ pub struct ChangesFile {
     pub created_ms: u64,
     /// The outbox, oldest first.
     pub mutations: Vec<Mutation>,
-    /// Lowercase hex HMAC-SHA-256 of the sealed bytes.
+    /// Lowercase hex ECDSA P-256 / SHA-256 signature (r‖s, 64 bytes) of the sealed bytes,
+    /// by the device's registered key.
     #[serde(default)]
-    pub mac: String,
+    pub signature: String,
 }
 
 /// Why a changes file cannot be read.
@@ -71,7 +77,7 @@ impl FileError {
 }
 
 impl ChangesFile {
-    /// A file for `mutations`, unsealed (`mac` empty).
+    /// A file for `mutations`, unsigned (`signature` empty).
     pub fn new(device_id: Uuid, created_ms: u64, mutations: Vec<Mutation>) -> ChangesFile {
         ChangesFile {
             format: FORMAT.into(),
@@ -79,16 +85,16 @@ impl ChangesFile {
             device_id,
             created_ms,
             mutations,
-            mac: String::new(),
+            signature: String::new(),
         }
     }
 
-    /// The bytes the seal covers: the file's JSON with `mac` empty, written through a
+    /// The bytes the signature covers: the file's JSON with `signature` empty, written through a
     /// `serde_json::Value`, whose objects keep their keys sorted, so both sides write the same
     /// bytes. (Through a `Value` the app also keeps one copy of each type's serde code.)
     pub fn sealed_bytes(&self) -> Vec<u8> {
         let unsealed = ChangesFile {
-            mac: String::new(),
+            signature: String::new(),
             ..self.clone()
         };
         serde_json::to_value(&unsealed)
@@ -133,11 +139,11 @@ mod tests {
     }
 
     #[test]
-    fn a_file_reads_back_and_its_seal_covers_everything_but_the_mac() {
+    fn a_file_reads_back_and_its_seal_covers_everything_but_the_signature() {
         let mut f = file();
         let unsealed = f.sealed_bytes();
-        f.mac = "ab".repeat(32);
-        assert_eq!(f.sealed_bytes(), unsealed, "the mac is not sealed");
+        f.signature = "ab".repeat(64);
+        assert_eq!(f.sealed_bytes(), unsealed, "the signature is not signed");
         let text = serde_json::to_string(&f).expect("json");
         let back = ChangesFile::decode(&text).expect("decode");
         assert_eq!(back, f);
@@ -158,11 +164,11 @@ mod tests {
             Err(FileError::Malformed(_))
         ));
         assert!(matches!(
-            ChangesFile::decode("{\"format\":\"thidua-changes\",\"version\":2}"),
-            Err(FileError::Unsupported { version: 2, .. })
+            ChangesFile::decode("{\"format\":\"thidua-changes\",\"version\":1}"),
+            Err(FileError::Unsupported { version: 1, .. })
         ));
         assert!(matches!(
-            ChangesFile::decode("{\"format\":\"csv\",\"version\":1}"),
+            ChangesFile::decode("{\"format\":\"csv\",\"version\":2}"),
             Err(FileError::Unsupported { .. })
         ));
         let mut v = serde_json::to_value(file()).expect("json");

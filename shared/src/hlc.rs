@@ -81,15 +81,6 @@ impl Hlc {
         Ok(())
     }
 
-    /// `observe`, ignoring a remote stamp beyond `limit_ms` (a clock from the far future).
-    pub fn observe_bounded(self, remote: Hlc, limit_ms: u64) -> Hlc {
-        if remote.ms > limit_ms {
-            self
-        } else {
-            self.observe(remote)
-        }
-    }
-
     /// New stamps for `n` pending edits, in their order, from a clock reset to the server's
     /// time `server_ms`: what a device does when the server says its clock runs ahead.
     pub fn restamped(node: Uuid, server_ms: u64, n: usize) -> (Vec<Hlc>, Hlc) {
@@ -207,8 +198,6 @@ mod tests {
         assert!(stamps.windows(2).all(|w| w[0] < w[1]));
         assert!(stamps.iter().all(|s| s.check(node(1), now, 0).is_ok()));
         assert!(clock > stamps[2]);
-        let far = Hlc::zero(node(2)).tick(MAX_MS);
-        assert_eq!(clock.observe_bounded(far, now + 1), clock);
     }
 
     #[test]

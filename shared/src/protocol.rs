@@ -351,6 +351,10 @@ pub struct LoginRequest {
     /// A name for the device in the account's device list, e.g. "Máy tính bảng 3".
     #[serde(default)]
     pub device_name: String,
+    /// The device's public key (hex DER SubjectPublicKeyInfo of an ECDSA P-256 key), which
+    /// verifies the changes files it signs. Made on the device; its private key never leaves it.
+    #[serde(default)]
+    pub device_key: Option<String>,
 }
 
 /// `POST /api/v1/auth/join`: a delegate's tablet joins a block with a one-time code.
@@ -364,6 +368,18 @@ pub struct JoinRequest {
     /// A name for the device.
     #[serde(default)]
     pub device_name: String,
+    /// The device's public key, as in `LoginRequest`.
+    #[serde(default)]
+    pub device_key: Option<String>,
+}
+
+/// `POST /api/v1/auth/device-key`: a signed-in device registers its public key (a device
+/// signed in before it had one, or whose key could not be sent with the sign-in).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceKeyRequest {
+    /// Hex DER SubjectPublicKeyInfo of the device's ECDSA P-256 key.
+    pub device_key: String,
 }
 
 /// A device token and whom it acts for.

@@ -65,7 +65,7 @@ test('unsynced changes travel by file, once, and an altered file is refused', as
   const sealed = JSON.parse(readFileSync(file, 'utf8'));
   assert.equal(sealed.format, 'thidua-changes');
   assert.equal(sealed.mutations.length, pending);
-  assert.match(sealed.mac, /^[0-9a-f]{64}$/);
+  assert.match(sealed.signature, /^[0-9a-f]{128}$/, 'signed with the device key (ECDSA P-256, r‖s)');
   await shot(delegate.page, '30-export-changes');
 
   // Altered after export (a score raised by hand): refused whole, in words.

@@ -36,9 +36,9 @@ async fn export_file(ctx: Ctx) -> String {
         let s = s.as_ref()?;
         let meta = s.meta.as_ref()?;
         let mutations: Vec<_> = s.outbox.iter().map(|e| e.mutation.clone()).collect();
-        Some((meta.device_id, meta.token.clone(), mutations))
+        Some((meta.device_id, meta.token.is_some(), mutations))
     });
-    let Some((device, Some(token), mutations)) = found else {
+    let Some((device, true, mutations)) = found else {
         return ctx
             .t(
                 "Cần đăng nhập trên máy này để xuất tệp.",
@@ -56,12 +56,16 @@ async fn export_file(ctx: Ctx) -> String {
     }
     let n = mutations.len();
     let mut file = ChangesFile::new(device, ids::now_ms(), mutations);
-    let sealed = async {
-        let key = seal::sha256_hex(token.as_bytes()).await?;
-        seal::hmac_hex(key.as_bytes(), &file.sealed_bytes()).await
+    // Signed with this device's own key, whose public half the server registered.
+    let Some(db) = ctx.db() else {
+        return String::new();
     };
-    file.mac = match sealed.await {
-        Ok(mac) => mac,
+    let signed = async {
+        let (key, _) = db.device_key().await.map_err(|e| e.to_string())?;
+        seal::sign_hex(&key, &file.sealed_bytes()).await
+    };
+    file.signature = match signed.await {
+        Ok(sig) => sig,
         Err(e) => return e,
     };
     let text = crate::json::to_string(&file).unwrap_or_default();

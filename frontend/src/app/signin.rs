@@ -32,6 +32,11 @@ async fn device_id(ctx: Ctx) -> Option<uuid::Uuid> {
     db.snapshot().await.ok()?.meta.map(|m| m.device_id)
 }
 
+/// This device's public key, sent with a sign-in (none without SubtleCrypto).
+async fn device_key(ctx: Ctx) -> Option<String> {
+    ctx.db()?.device_key().await.ok().map(|(_, public)| public)
+}
+
 /// The sign-in and join forms.
 #[component]
 pub fn SignIn() -> impl IntoView {
@@ -52,6 +57,7 @@ pub fn SignIn() -> impl IntoView {
                     password: password.get_untracked(),
                     device_id,
                     device_name: DEVICE_NAME.into(),
+                    device_key: device_key(ctx).await,
                 };
                 let e = keep(ctx, api::login(&server_origin(), &req).await).await;
                 if e.is_none() {
@@ -71,6 +77,7 @@ pub fn SignIn() -> impl IntoView {
                     code: code.get_untracked(),
                     device_id,
                     device_name: DEVICE_NAME.into(),
+                    device_key: device_key(ctx).await,
                 };
                 join_error.set(keep(ctx, api::join(&server_origin(), &req).await).await);
             }

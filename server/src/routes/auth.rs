@@ -31,6 +31,13 @@ fn check_device_name(name: &str) -> Result<(), ApiError> {
         .map_err(|e| ApiError::Malformed(e.to_string()))
 }
 
+/// A device's public key, checked (`crate::device_key`).
+fn device_key(key: Option<&str>) -> Result<Option<String>, ApiError> {
+    key.map(crate::device_key::check_public_key)
+        .transpose()
+        .map_err(ApiError::Malformed)
+}
+
 fn expires(now: i64) -> u64 {
     u64::try_from(now + TOKEN_TTL_MS).unwrap_or(0)
 }
@@ -43,6 +50,7 @@ pub(crate) async fn login<S: Store>(
 ) -> Result<Json<TokenResponse>, ApiError> {
     let req = body(req, state.limits.max_body_bytes)?;
     check_device_name(&req.device_name)?;
+    let device_key = device_key(req.device_key.as_deref())?;
     let username = req.username.trim();
     if username.chars().count() > shared::limits::MAX_USERNAME_CHARS
         || req.password.len() > shared::limits::MAX_PASSWORD_BYTES
@@ -82,7 +90,14 @@ pub(crate) async fn login<S: Store>(
         return Err(ApiError::WrongPassword);
     };
     state.throttle.succeeded_account(&throttle_key);
-    issue(&state, account.id, req.device_id, &req.device_name).await
+    let issued = issue(&state, account.id, req.device_id, &req.device_name).await?;
+    if let Some(key) = device_key {
+        state
+            .store
+            .register_device_key(req.device_id, account.id, &key)
+            .await?;
+    }
+    Ok(issued)
 }
 
 /// An argon2id hash of a random password, to spend the same time on unknown names.
@@ -125,6 +140,7 @@ pub(crate) async fn join<S: Store>(
 ) -> Result<Json<TokenResponse>, ApiError> {
     let req = body(req, state.limits.max_body_bytes)?;
     check_device_name(&req.device_name)?;
+    let device_key = device_key(req.device_key.as_deref())?;
     let now = now_ms();
     state.throttle.check_addr(addr, now)?;
     let code = auth::normalise_code(&req.code);
@@ -163,6 +179,12 @@ pub(crate) async fn join<S: Store>(
         return Err(ApiError::InvalidCode);
     };
     tracing::info!(block = %grant.block_id, role = grant.role.as_str(), "a device joined with a code");
+    if let Some(key) = device_key {
+        state
+            .store
+            .register_device_key(req.device_id, account_id, &key)
+            .await?;
+    }
     Ok(Json(TokenResponse {
         token,
         expires_ms: expires(now),
@@ -181,6 +203,21 @@ pub(crate) async fn logout<S: Store>(
     auth: Auth,
 ) -> Result<StatusCode, ApiError> {
     state.store.revoke_token(&auth.token_hash, now_ms()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/auth/device-key`: registers the calling device's public key for its account.
+pub(crate) async fn device_key_route<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    req: Result<Json<shared::protocol::DeviceKeyRequest>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let req = body(req, state.limits.max_body_bytes)?;
+    let key = crate::device_key::check_public_key(&req.device_key).map_err(ApiError::Malformed)?;
+    state
+        .store
+        .register_device_key(auth.device, auth.principal.account_id, &key)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

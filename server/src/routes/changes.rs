@@ -1,15 +1,13 @@
 //! `POST /api/v1/changes-file`: imports a changes file (`shared::changes_file`) carried from
 //! a device that had no network. Any signed-in account may carry one in; the mutations apply
-//! as the device and account that sealed it, under that account's rights, in batches through
+//! as the device and account that signed it (`crate::device_key`), under that account's rights, in batches through
 //! the same store path as a sync, so a second import answers `duplicate` for every one.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use hmac::{Hmac, Mac};
 use serde::Serialize;
-use sha2::Sha256;
 use shared::changes_file::ChangesFile;
 use shared::protocol::{Outcome, OutcomeStatus};
 
@@ -32,28 +30,6 @@ pub(crate) struct ImportReply {
     outcomes: Vec<Outcome>,
 }
 
-/// Whether `mac_hex` seals `bytes` under `key`, compared in constant time.
-pub(crate) fn seal_matches(key: &str, bytes: &[u8], mac_hex: &str) -> bool {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key.as_bytes()) else {
-        return false;
-    };
-    mac.update(bytes);
-    let Some(given) = unhex(mac_hex) else {
-        return false;
-    };
-    mac.verify_slice(&given).is_ok()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 /// The import.
 pub(crate) async fn import<S: Store>(
     State(state): State<AppState<S>>,
@@ -74,8 +50,12 @@ pub(crate) async fn import<S: Store>(
     let file = ChangesFile::decode(text).map_err(|e| ApiError::Malformed(e.to_string()))?;
     let sealed = file.sealed_bytes();
     let mut signer = None;
-    for (hash, account) in state.store.device_tokens(file.device_id).await? {
-        if seal_matches(&hash, &sealed, &file.mac) {
+    for (key, account) in state
+        .store
+        .device_keys(file.device_id, crate::store::now_ms())
+        .await?
+    {
+        if crate::device_key::verifies(&key, &sealed, &file.signature) {
             signer = Some(account);
             break;
         }

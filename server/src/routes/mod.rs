@@ -42,6 +42,7 @@ pub(crate) fn router<S: Store>(
         .route("/auth/join", post(auth::join::<S>))
         .route("/auth/logout", post(auth::logout::<S>))
         .route("/auth/me", get(auth::me))
+        .route("/auth/device-key", post(auth::device_key_route::<S>))
         .route("/join-codes", post(auth::create_join_code::<S>))
         .route("/blocks/{block_id}/audit", get(audit::audit_json::<S>))
         .route("/blocks/{block_id}/audit.csv", get(audit::audit_csv::<S>))

@@ -273,6 +273,20 @@ pub fn spec() -> Value {
     });
     // Added apart: one more literal in the macro above passes its recursion limit.
     doc["paths"]["/changes-file"] = json!({"post": changes_file});
+    doc["paths"]["/auth/device-key"] = json!({"post": op(
+        "Register this device's public key (it verifies the changes files the device signs)",
+        true,
+        Some("DeviceKeyRequest"),
+        ("204", json!({"description": "Registered"})),
+    )});
+    let key = json!({"type": ["string", "null"], "description": "hex DER SubjectPublicKeyInfo of an ECDSA P-256 key"});
+    doc["components"]["schemas"]["DeviceKeyRequest"] = json!({
+        "type": "object", "additionalProperties": false, "required": ["device_key"],
+        "properties": {"device_key": {"type": "string"}}
+    });
+    for schema in ["LoginRequest", "JoinRequest"] {
+        doc["components"]["schemas"][schema]["properties"]["device_key"] = key.clone();
+    }
     let e = error_responses()["400"]["content"].clone();
     let ahead = json!({"description": "`clock_ahead`: a stamp runs ahead of the server's clock by more than the allowed skew; nothing applied; re-stamp from `server_ms`", "content": e});
     doc["paths"]["/sync"]["post"]["responses"]["409"] = ahead.clone();

@@ -141,11 +141,38 @@ macro_rules! accounts {
             .transpose()
         }
 
-        async fn device_tokens(&self, device_id: Uuid) -> Result<Vec<(String, Uuid)>, StoreError> {
-            let rows = sqlx::query(
-                "SELECT token_hash, account_id FROM tokens WHERE device_id = $1 ORDER BY created_ms DESC",
+        async fn register_device_key(
+            &self,
+            device_id: Uuid,
+            account: Uuid,
+            public_key: &str,
+        ) -> Result<(), StoreError> {
+            let _turn = self.write_turn().await;
+            sqlx::query(
+                "INSERT INTO device_keys (device_id, public_key, account_id, created_ms)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (device_id, public_key) DO NOTHING",
             )
             .bind(device_id.to_string())
+            .bind(public_key)
+            .bind(account.to_string())
+            .bind($crate::store::now_ms())
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        }
+
+        async fn device_keys(&self, device_id: Uuid, now_ms: i64) -> Result<Vec<(String, Uuid)>, StoreError> {
+            // Only keys of accounts that still have a live sign-in on the device: a revoked
+            // or expired device signs nothing.
+            let rows = sqlx::query(
+                "SELECT k.public_key, k.account_id FROM device_keys k
+                 WHERE k.device_id = $1 AND EXISTS (
+                   SELECT 1 FROM tokens t WHERE t.device_id = k.device_id
+                     AND t.account_id = k.account_id AND t.revoked_ms IS NULL AND t.expires_ms > $2)
+                 ORDER BY k.created_ms DESC",
+            )
+            .bind(device_id.to_string())
+            .bind(now_ms)
             .fetch_all(&self.pool)
             .await?;
             rows.iter()

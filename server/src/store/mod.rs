@@ -279,11 +279,20 @@ pub trait Store: Clone + Send + Sync + 'static {
         token_hash: &str,
     ) -> impl Future<Output = Result<Option<TokenRow>, StoreError>> + Send;
 
-    /// Every token issued to a device, revoked or expired ones too, as (hash, account): a
-    /// changes file exported before a sign-out is still the device's.
-    fn device_tokens(
+    /// Registers a device's public key (hex SPKI DER) for `account`; a key already there is kept.
+    fn register_device_key(
         &self,
         device_id: Uuid,
+        account: Uuid,
+        public_key: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A device's public keys, with their account, for the accounts that still have a live
+    /// (not revoked, not expired at `now_ms`) sign-in on it; newest first.
+    fn device_keys(
+        &self,
+        device_id: Uuid,
+        now_ms: i64,
     ) -> impl Future<Output = Result<Vec<(String, Uuid)>, StoreError>> + Send;
 
     /// Records a token's use and extends its expiry.
