@@ -6,6 +6,10 @@
 //!   discards them (version 1 kept them in `outbox` with a status; `open` moves them);
 //! - `meta`: the device id, clock, cursor, token, account and last sync result.
 //!
+//! A stored record this build cannot read (written by a newer or a faulty build, say) is
+//! left where it is and set aside when reading: the rest of the block opens, the sync bar
+//! counts it, and sign-out and wipe stay reachable. No data is ever fatal.
+//!
 //! Invariant: `records[id]` = `base[id]` + every outbox mutation on `id`, in clock order.
 //! Every function that touches one side rebuilds the other in the same transaction, so a
 //! change is either fully recorded or not at all, and a crash leaves nothing between.
@@ -149,6 +153,8 @@ pub struct Snapshot {
     pub rejected: Vec<OutboxEntry>,
     /// Sync state.
     pub meta: Option<SyncMeta>,
+    /// Stored records this build cannot read, left out of `records`.
+    pub unreadable: usize,
 }
 
 impl Snapshot {
@@ -226,6 +232,19 @@ pub fn from_js<T: serde::de::DeserializeOwned>(v: JsValue) -> Result<T, DbError>
 fn from_js_all<T: serde::de::DeserializeOwned>(values: Vec<JsValue>) -> Result<Vec<T>, DbError> {
     let array: js_sys::Array = values.into_iter().collect();
     from_js(array.into())
+}
+
+/// The readable records of `values`, and how many could not be read.
+fn read_each(values: Vec<JsValue>) -> (Vec<Record>, usize) {
+    let n = values.len();
+    // Through the same `Vec<Record>` reader as the fast path: one copy of its code.
+    let good: Vec<Record> = values
+        .into_iter()
+        .filter_map(|v| from_js_all::<Record>(vec![v]).ok())
+        .flatten()
+        .collect();
+    let bad = n - good.len();
+    (good, bad)
 }
 
 fn key(id: Uuid) -> JsValue {
@@ -377,10 +396,13 @@ impl LocalDb {
             &[RECORDS, OUTBOX, REJECTED, META],
             TransactionMode::ReadOnly,
         )?;
-        let records = from_js_all::<Record>(tx.store(RECORDS)?.get_all(None, None).await?)?
-            .into_iter()
-            .map(|r| (r.id(), r))
-            .collect();
+        let raw = tx.store(RECORDS)?.get_all(None, None).await?;
+        let (records, unreadable) = match from_js_all::<Record>(raw.clone()) {
+            Ok(all) => (all, 0),
+            // Only when one fails: read them one by one and set the bad ones aside.
+            Err(_) => read_each(raw),
+        };
+        let records = records.into_iter().map(|r| (r.id(), r)).collect();
         let outbox = read_entries(&tx.store(OUTBOX)?).await?;
         let rejected = read_entries(&tx.store(REJECTED)?).await?;
         let meta = read_meta(&tx.store(META)?).await?;
@@ -390,6 +412,7 @@ impl LocalDb {
             outbox,
             rejected,
             meta,
+            unreadable,
         })
     }
 

@@ -413,3 +413,55 @@ fn shared_rules_run_in_the_browser() {
     assert_eq!(ids::new_v7().get_version_num(), 7);
     assert!(ids::new_v7() != ids::new_v7());
 }
+
+/// A record this build cannot read (a stamp beyond JavaScript's integers, a field of the
+/// wrong type) is left out and counted; the rest of the block still opens.
+#[wasm_bindgen_test]
+async fn an_unreadable_record_is_set_aside_not_fatal() {
+    use rexie::{ObjectStore, Rexie, TransactionMode};
+    let name = format!("unreadable-{}", ids::new_v7());
+    let db = LocalDb::open(&name).await.expect("open");
+    db.apply_sync(&all_demo()).await.expect("seed");
+    let bad_id = Uuid::from_u128(0xBAD);
+    {
+        // Written behind the app's back, as a faulty build might have.
+        let raw = Rexie::builder(&name)
+            .version(thidua_frontend::db::SCHEMA_VERSION)
+            .add_object_store(ObjectStore::new("base").key_path("id"))
+            .add_object_store(ObjectStore::new("records").key_path("id"))
+            .add_object_store(ObjectStore::new("outbox").key_path("id"))
+            .add_object_store(ObjectStore::new("rejected").key_path("id"))
+            .add_object_store(ObjectStore::new("meta"))
+            .build()
+            .await
+            .expect("raw");
+        let tx = raw
+            .transaction(&["records", "base"], TransactionMode::ReadWrite)
+            .expect("tx");
+        let bad = js_sys::JSON::parse(&format!(
+            r#"{{"type":"criterion","id":"{bad_id}","title":1.8446744073709552e19}}"#
+        ))
+        .expect("json");
+        for store in ["records", "base"] {
+            tx.store(store)
+                .expect("store")
+                .put(&bad, None)
+                .await
+                .expect("put");
+        }
+        tx.done().await.expect("done");
+        raw.close();
+    }
+    let s = db.snapshot().await.expect("the app still opens");
+    assert_eq!(s.unreadable, 1);
+    assert!(!s.records.contains_key(&bad_id));
+    assert_eq!(
+        s.records.len(),
+        demo::records().len(),
+        "every readable record"
+    );
+    // Edits and a wipe still work.
+    db.edit(rename("Vẫn sửa được")).await.expect("edit");
+    db.reset().await.expect("wipe");
+    assert_eq!(db.snapshot().await.expect("snapshot").unreadable, 0);
+}

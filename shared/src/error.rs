@@ -251,6 +251,16 @@ pub enum DomainError {
         /// "locked" or "published".
         state: &'static str,
     },
+    /// A change of what a locked or published round's results depend on.
+    #[error(
+        "the block's {field} cannot change while a scoring round is {state}: its results depend on them"
+    )]
+    ResultsFrozen {
+        /// "rules" or "members".
+        field: &'static str,
+        /// "locked" or "published".
+        state: &'static str,
+    },
     /// A state change that the life cycle does not allow.
     #[error("cannot go from {from} to {to}")]
     InvalidTransition {
@@ -415,6 +425,7 @@ impl DomainError {
             E::PairNotDrawn { .. } => "pair_not_drawn",
             E::DuplicateSheet { .. } => "duplicate_sheet",
             E::RoundLocked { .. } => "round_locked",
+            E::ResultsFrozen { .. } => "results_frozen",
             E::InvalidTransition { .. } => "invalid_transition",
             E::InvalidDraw { .. } => "invalid_draw",
             E::InvalidRule { .. } => "invalid_rule",
@@ -553,6 +564,15 @@ impl DomainError {
             E::DuplicateSheet { scorer, subject } => {
                 format!("Đơn vị {scorer} đã có phiếu chấm cho đơn vị {subject} trong vòng này")
             }
+            E::ResultsFrozen { field, state } => format!(
+                "Không thể thay đổi {} của khối khi có vòng chấm {}: kết quả của vòng phụ thuộc vào đó",
+                if *field == "members" {
+                    "đơn vị thành viên"
+                } else {
+                    "quy chế chấm điểm"
+                },
+                state_vi(state)
+            ),
             E::RoundLocked { state } => {
                 let state = if *state == "published" {
                     "đã công bố"

@@ -514,7 +514,14 @@ impl World {
         // Sorted, so the list does not tell the order in which units voted.
         next.voted.sort_unstable();
         let mut clocks = entry.clocks.clone();
-        clocks.insert("voted".into(), hlc);
+        // The list's stamp names no device: who voted last is nobody's business.
+        clocks.insert(
+            "voted".into(),
+            Hlc {
+                node: Uuid::nil(),
+                ..hlc
+            },
+        );
         Ok(Applied {
             writes: vec![Write {
                 old: serde_json::json!({ "voted": b.voted.len() }),
@@ -626,6 +633,9 @@ impl World {
                 };
                 if !allowed {
                     return Err(forbidden("manage the block"));
+                }
+                if let Some(Record::Block(before)) = old {
+                    self.check_frozen(before, b)?;
                 }
                 check_name("name", &b.name)?;
                 b.rules.validate(b.members.len())?;
@@ -762,6 +772,32 @@ impl World {
         Ok(())
     }
 
+    /// Once a round is locked or published, the rules and members its results were computed
+    /// with stay as they are (a locked round may be reopened first; a published one is final).
+    fn check_frozen(&self, before: &Block, after: &Block) -> Result<(), DomainError> {
+        let field = if before.rules != after.rules {
+            "rules"
+        } else if before.members != after.members {
+            "members"
+        } else {
+            return Ok(());
+        };
+        let frozen = self
+            .block_records(after.id)
+            .filter_map(|r| match r {
+                Record::Round(r) if r.state != RoundState::Open => Some(r.state),
+                _ => None,
+            })
+            .max_by_key(|s| *s == RoundState::Published);
+        match frozen {
+            Some(state) => Err(DomainError::ResultsFrozen {
+                field,
+                state: state.as_str(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn check_round(
         &mut self,
         old: Option<&Record>,
@@ -888,9 +924,11 @@ impl World {
                         to: "edited",
                     });
                 }
-                if before.present != b.present && before.state == BallotState::Closed {
+                // Who is present is the base of the majority: fixed once voting starts, so a
+                // count cannot be turned by changing it (75 % of 4 is not 75 % of 9).
+                if before.present != b.present && before.state != BallotState::Draft {
                     return Err(DomainError::InvalidTransition {
-                        from: "closed",
+                        from: before.state.as_str(),
                         to: "edited",
                     });
                 }

@@ -329,3 +329,46 @@ async fn every_role_against_reads() {
         assert_eq!(who.can_read(Some(BLOCK)), sees, "{name}");
     }
 }
+
+/// Once a round is locked, the rules and members its results depend on stay as they are;
+/// reopened, they may change again (a published round is final, so they never do).
+#[test]
+fn a_locked_rounds_rules_and_members_are_frozen() {
+    let s = states();
+    let admin = &people()[0].1;
+    let dev = Uuid::now_v7();
+    let block = match s.locked.get(BLOCK).map(|e| &e.record) {
+        Some(Record::Block(b)) => b.clone(),
+        other => panic!("no block: {other:?}"),
+    };
+    let mut rules = block.rules.clone();
+    rules.point_step = Points::whole(1);
+    let rules = serde_json::to_value(&rules).expect("json");
+    let members: Vec<Uuid> = block.members[..block.members.len() - 1].to_vec();
+    for (field, value) in [
+        ("rules", rules.clone()),
+        ("members", serde_json::json!(members)),
+    ] {
+        let mut locked = s.locked.clone();
+        let e = locked
+            .apply(&m(dev, 3_000, Op::set(BLOCK, field, value.clone())), admin)
+            .expect_err("frozen");
+        assert_eq!(e.code(), "results_frozen", "{field}: {e}");
+        assert!(
+            e.message_vi().contains("vòng chấm đã khóa"),
+            "{}",
+            e.message_vi()
+        );
+    }
+    // Reopened, the round's results are not final: the rules may change again.
+    let mut reopened = s.locked.clone();
+    reopened
+        .apply(
+            &m(dev, 3_000, Op::set(ROUND, "state", "open".into())),
+            admin,
+        )
+        .expect("reopen");
+    reopened
+        .apply(&m(dev, 3_001, Op::set(BLOCK, "rules", rules)), admin)
+        .expect("open rounds do not freeze the rules");
+}

@@ -6,9 +6,10 @@ use leptos::task::spawn_local;
 
 use super::carry::Carry;
 use super::format::date_time;
-use super::ui::text_button;
+use super::ui::{clicked, html_button, text_button};
 use super::{Ctx, text, tr};
 use crate::i18n::Lang;
+use shared::report::esc;
 
 /// The sync state and a sync button.
 #[component]
@@ -36,6 +37,7 @@ pub fn SyncBar() -> impl IntoView {
                 .and_then(|m| m.last_error.clone())
         })
     });
+    let unreadable = Memo::new(move |_| ctx.snap.with(|s| s.as_ref().map_or(0, |s| s.unreadable)));
     let show_rejected = RwSignal::new(false);
     let secure = is_secure_context();
     let offline_ready = RwSignal::new(false);
@@ -77,23 +79,23 @@ pub fn SyncBar() -> impl IntoView {
                     {text(move || format!("{} {}", ctx.t("Bị từ chối:", "Refused:"), rejected.get()))}
                 </button>
             })}
-            {move || offline_ready.get().then(|| view! {
-                <span class="muted" data-testid="offline-ready">{tr("Sẵn sàng làm việc không có mạng", "Ready to work offline")}</span>
-            })}
+            // One span for both notes: each `view!` costs the shell bytes.
+            <span class="muted" data-testid="device-note">{move || {
+                let mut note = String::new();
+                if offline_ready.get() {
+                    note.push_str(ctx.t("Sẵn sàng làm việc không có mạng", "Ready to work offline"));
+                }
+                match unreadable.get() {
+                    0 => {}
+                    n => note.push_str(&format!(" · {} {n}", ctx.t("Dữ liệu không đọc được, đã để riêng:", "Unreadable records set aside:"))),
+                }
+                note
+            }}</span>
             {text_button("", None, tr("Đồng bộ ngay", "Sync now"), move || ctx.sync_now())}
             <Carry />
         </section>
         {(!secure).then(|| view! {
-            <section class="banner error" role="alert" data-testid="insecure-banner">
-                <strong>{tr("Ứng dụng chưa làm việc được khi mất mạng.", "The app cannot work offline yet.")}</strong>
-                " "
-                {tr(
-                    "Trang đang mở bằng địa chỉ http:// không bảo mật, nên trình duyệt không lưu được ứng dụng trên máy: mất Wi-Fi rồi tải lại trang là không mở được. Hãy mở địa chỉ https:// của máy chủ (ở hội trường: cài chứng chỉ theo trang /hall của máy chủ, rồi mở địa chỉ https).",
-                    "This page was opened over plain http://, so the browser cannot keep the app on this device: after a Wi-Fi cut, reloading the page fails. Open the server's https:// address instead (in a hall: install the certificate from the server's /hall page, then open the https address).",
-                )}
-                " "
-                <a href="/hall">{tr("Hướng dẫn cài đặt", "Setup steps")}</a>
-            </section>
+            <section class="banner error" role="alert" data-testid="insecure-banner" inner_html=tr(INSECURE_VI, INSECURE_EN)></section>
         })}
         {move || (show_rejected.get() && rejected.get() >= 1).then(|| view! { <Rejected /> })}
     }
@@ -103,38 +105,63 @@ pub fn SyncBar() -> impl IntoView {
 #[component]
 fn Rejected() -> impl IntoView {
     let ctx = Ctx::get();
-    let entries = Memo::new(move |_| {
-        ctx.snap
-            .with(|s| s.as_ref().map(|s| s.rejected.clone()).unwrap_or_default())
-    });
+    // One HTML string and one delegated click handler (`ui::html_button`): a Leptos view per
+    // row would cost the shell bytes.
+    let rows = move || {
+        let lang = ctx.lang.get();
+        let mut h = String::from("<ul>");
+        ctx.snap.with(|s| {
+            for e in s.as_ref().map_or(&[][..], |s| s.rejected.as_slice()) {
+                let why = e.rejection.as_ref().map_or("", |r| {
+                    if lang == Lang::Vi {
+                        r.message_vi.as_str()
+                    } else {
+                        r.message.as_str()
+                    }
+                });
+                h.push_str("<li><span><code>");
+                h.push_str(e.mutation.op.name());
+                h.push_str("</code> · ");
+                h.push_str(&esc(why));
+                h.push_str("</span>");
+                html_button(
+                    &mut h,
+                    "secondary",
+                    lang.t("Bỏ thay đổi này", "Discard this change"),
+                    "discard",
+                    &e.id.to_string(),
+                    "",
+                    None,
+                );
+                h.push_str("</li>");
+            }
+        });
+        h.push_str("</ul>");
+        h
+    };
+    let on_click = move |ev: web_sys::MouseEvent| {
+        if let Some((_, id)) = clicked(&ev)
+            && let Ok(id) = id.parse::<uuid::Uuid>()
+            && let Some(db) = ctx.db()
+        {
+            spawn_local(async move {
+                let _ = db.discard_rejected(id).await;
+                ctx.refresh();
+            });
+        }
+    };
     view! {
         <section class="rejected" role="region" data-testid="rejected" aria-label=tr("Thay đổi bị từ chối", "Refused changes")>
             <h2>{tr("Thay đổi bị máy chủ từ chối", "Changes refused by the server")}</h2>
             <p class="muted">{tr("Các thay đổi này không được lưu trên máy chủ. Đọc lý do, sửa lại nếu cần, rồi bỏ chúng đi.", "These changes were not stored on the server. Read the reason, redo them if needed, then discard them.")}</p>
-            <ul>
-                {move || entries.get().into_iter().map(|e| {
-                        let id = e.id;
-                        let what = e.mutation.op.name();
-                        let (vi, en) = e.rejection.map(|r| (r.message_vi, r.message)).unwrap_or_default();
-                        let discard = move || {
-                            if let Some(db) = ctx.db() {
-                                spawn_local(async move {
-                                    let _ = db.discard_rejected(id).await;
-                                    ctx.refresh();
-                                });
-                            }
-                        };
-                        view! {
-                            <li>
-                                <span><code>{what}</code> " · " {move || if ctx.lang.get() == Lang::Vi { vi.clone() } else { en.clone() }}</span>
-                                {text_button("secondary", None, tr("Bỏ thay đổi này", "Discard this change"), discard)}
-                            </li>
-                        }
-                    }).collect_view()}
-            </ul>
+            <div on:click=on_click inner_html=rows></div>
         </section>
     }
 }
+
+/// Why the app cannot work offline here, and what to do (static HTML, no user text).
+const INSECURE_VI: &str = "<strong>Chưa làm việc được khi mất mạng:</strong> trang mở bằng http:// nên trình duyệt không giữ được ứng dụng trên máy. Hãy mở địa chỉ https:// của máy chủ (ở hội trường: cài chứng chỉ theo trang <a href=\"/hall\">/hall</a>).";
+const INSECURE_EN: &str = "<strong>Cannot work offline:</strong> opened over http://, so the browser cannot keep the app on this device. Open the server's https:// address (in a hall: install the certificate from <a href=\"/hall\">/hall</a>).";
 
 /// Whether the page may use a service worker, SubtleCrypto and persistent storage: only
 /// over HTTPS or on localhost.
