@@ -7,6 +7,7 @@ pub mod config;
 pub mod device_key;
 pub mod error;
 pub mod hall;
+pub mod nfc;
 mod routes;
 pub mod store;
 pub mod throttle;

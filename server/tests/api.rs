@@ -1501,3 +1501,20 @@ async fn a_taken_mutation_id_is_a_conflict_never_a_duplicate() {
     .await;
     assert_eq!(res["outcomes"][0]["code"], "mutation_id_taken");
 }
+
+#[tokio::test]
+async fn text_typed_with_combining_marks_is_stored_precomposed() {
+    let f = fixture(Limits::default()).await;
+    let decomposed = "Tie\u{302}u chi\u{301} mo\u{31b}\u{301}i";
+    let body = sync_body(
+        0,
+        vec![rename(Uuid::from_u128(1), first_criterion(), decomposed, 5)],
+    );
+    let (status, res) = send(&f.app, post_json(body)).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["outcomes"][0]["status"], "applied");
+    assert_eq!(
+        title_and_seq(&f.store, first_criterion()).await.0,
+        "Tiêu chí mới"
+    );
+}

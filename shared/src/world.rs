@@ -427,6 +427,19 @@ impl World {
                 let sheet = self.sheet(c.sheet_id)?.clone();
                 self.check_sheet_write(&sheet, who)?;
             }
+            // A unit may withdraw its signature until every member has signed; then the
+            // covenant is complete and a change needs an amendment.
+            Record::Signature(s) => {
+                if !(who.acts_for(s.block_id, s.unit) || who.manages(s.block_id)) {
+                    return Err(forbidden("withdraw another unit's signature"));
+                }
+                if self.covenant(s.covenant_id)?.status == CovenantStatus::Signed {
+                    return Err(DomainError::InvalidTransition {
+                        from: "signed",
+                        to: "withdrawn",
+                    });
+                }
+            }
             _ => return Err(forbidden("delete this kind of record")),
         }
         let old = serde_json::to_value(&entry.record).unwrap_or_default();

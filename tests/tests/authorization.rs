@@ -372,3 +372,59 @@ fn a_locked_rounds_rules_and_members_are_frozen() {
         .apply(&m(dev, 3_001, Op::set(BLOCK, "rules", rules)), admin)
         .expect("open rounds do not freeze the rules");
 }
+
+/// A unit withdraws its signature while others have not signed; nobody withdraws another
+/// unit's; once every member has signed, the covenant is complete and no signature goes.
+#[test]
+fn a_signature_can_be_withdrawn_until_the_covenant_is_complete() {
+    let s = states();
+    let people = people();
+    let (admin, d1) = (&people[0].1, &people[2].1);
+    let dev = Uuid::now_v7();
+    let sign = |id: u128, n: u16| Op::Create {
+        record: Record::Signature(Signature {
+            id: Uuid::from_u128(id),
+            block_id: BLOCK,
+            covenant_id: demo::COVENANT_ID,
+            unit: unit(n),
+            signer: "Người ký".into(),
+            signed_at_ms: 1_800_000_000_000,
+        }),
+    };
+    let mut w = s.open.clone();
+    w.apply(&m(dev, 1_800_000_000_000, sign(0x51, 1)), d1)
+        .expect("unit 1 signs");
+    let delete = |id: u128| Op::Delete {
+        id: Uuid::from_u128(id),
+    };
+    w.apply(&m(dev, 1_800_000_000_001, sign(0x52, 2)), admin)
+        .expect("unit 2 signs (through the secretary)");
+    let e = w
+        .apply(&m(dev, 1_800_000_000_002, delete(0x52)), d1)
+        .expect_err("not its own");
+    assert_eq!(e.code(), "forbidden");
+    w.apply(&m(dev, 1_800_000_000_003, delete(0x51)), d1)
+        .expect("unit 1 withdraws its own");
+    // Every member signs: complete, then nothing is withdrawn.
+    let members = match w.get(BLOCK).map(|e| &e.record) {
+        Some(Record::Block(b)) => b.members.len() as u16,
+        _ => panic!("block"),
+    };
+    for n in 1..=members {
+        if n != 2 {
+            w.apply(
+                &m(
+                    dev,
+                    1_800_000_000_010 + u64::from(n),
+                    sign(0x60 + u128::from(n), n),
+                ),
+                admin,
+            )
+            .expect("signs");
+        }
+    }
+    let e = w
+        .apply(&m(dev, 1_800_000_001_000, delete(0x61)), admin)
+        .expect_err("complete");
+    assert_eq!(e.code(), "invalid_transition");
+}

@@ -65,8 +65,14 @@ pub(crate) async fn import<S: Store>(
     // clock, lets the app re-stamp (it does on its next sync) or exports again.
     crate::routes::check_clock(&state.limits, &file.mutations, file.device_id)?;
     let principal = state.store.principal(account).await?;
-    let mut outcomes = Vec::with_capacity(file.mutations.len());
-    for batch in file.mutations.chunks(state.limits.max_batch.max(1)) {
+    // Normalised after the signature check: the device signed what it typed.
+    let mutations: Vec<_> = file
+        .mutations
+        .into_iter()
+        .map(crate::nfc::mutation)
+        .collect();
+    let mut outcomes = Vec::with_capacity(mutations.len());
+    for batch in mutations.chunks(state.limits.max_batch.max(1)) {
         outcomes.extend(state.store.push(&principal, file.device_id, batch).await?);
     }
     let count = |f: fn(&OutcomeStatus) -> bool| outcomes.iter().filter(|o| f(&o.status)).count();

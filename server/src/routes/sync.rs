@@ -31,7 +31,11 @@ pub(crate) async fn sync<S: Store>(
 ) -> Result<Json<SyncReply>, ApiError> {
     let Json(value) =
         body.map_err(|r| ApiError::from_json_rejection(r, state.limits.max_body_bytes))?;
-    let req = parse(&value)?;
+    let mut req = parse(&value)?;
+    req.mutations = std::mem::take(&mut req.mutations)
+        .into_iter()
+        .map(crate::nfc::mutation)
+        .collect();
     if req.mutations.len() > state.limits.max_batch {
         return Err(ApiError::BatchTooLarge {
             got: req.mutations.len(),
