@@ -212,14 +212,25 @@ pub fn count_ballot(ballot: &Ballot, papers: &[BallotPaper]) -> Result<Count, Do
     }
     let options: Vec<Uuid> = ballot.options.iter().map(|o| o.id).collect();
     let n = |v: &[Uuid]| u32::try_from(v.iter().collect::<BTreeSet<_>>().len()).unwrap_or(u32::MAX);
-    count(
+    let mut c = count(
         ballot.rule,
         &options,
         ballot.max_choices,
         n(&ballot.eligible),
         n(&ballot.present),
         papers,
-    )
+    )?;
+    if c.cast > 0 && c.cast < MIN_SECRET_PAPERS {
+        c = Count {
+            valid: 0,
+            invalid: 0,
+            abstain: 0,
+            results: Vec::new(),
+            withheld: true,
+            ..c
+        };
+    }
+    Ok(c)
 }
 
 /// The share of approvals an option needs.
@@ -362,9 +373,16 @@ pub struct Count {
     pub abstain: u32,
     /// The base the rates are counted over.
     pub base: u32,
-    /// Per option, in the order given.
+    /// Per option, in the order given (none when `withheld`).
     pub results: Vec<OptionResult>,
+    /// Fewer than `MIN_SECRET_PAPERS` papers were cast: only their number is told, since a
+    /// count of one or two papers tells how those units voted; the ballot decides nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withheld: bool,
 }
+
+/// Fewest papers whose count is shown: below it, a count would reveal how units voted.
+pub const MIN_SECRET_PAPERS: u32 = 3;
 
 /// Counts `papers` for `options`, allowing at most `max_choices` approvals per paper.
 pub fn count(
@@ -426,7 +444,15 @@ pub fn count(
         abstain,
         base,
         results,
+        withheld: false,
     })
+}
+
+/// What the documents say of a withheld count, in Vietnamese.
+pub fn withheld_vi(cast: u32) -> String {
+    format!(
+        "Thu về {cast} phiếu, ít hơn {MIN_SECRET_PAPERS}: để giữ bí mật, kết quả không công bố và cuộc bỏ phiếu không quyết định nội dung nào."
+    )
 }
 
 /// `a / b` in hundredths of a percent, rounded half up; 0 when `b` is 0.
@@ -479,6 +505,44 @@ mod tests {
         assert!(!three_quarters.passes(5, 8));
         // Nobody to count over: nothing passes.
         assert!(!HALF_ALL.passes(0, 0));
+    }
+
+    #[test]
+    fn a_count_of_fewer_than_three_papers_is_withheld() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let units: Vec<Uuid> = (10..19).map(Uuid::from_u128).collect();
+        let ballot = Ballot {
+            id: Uuid::from_u128(7),
+            block_id: Uuid::from_u128(8),
+            title: "Suy tôn Khối trưởng".into(),
+            purpose: BallotPurpose::ElectHead,
+            options: [a, b]
+                .iter()
+                .map(|&id| BallotOption {
+                    id,
+                    label: "Đơn vị".into(),
+                    unit: None,
+                })
+                .collect(),
+            max_choices: 1,
+            rule: HALF_ALL,
+            eligible: units.clone(),
+            present: units,
+            state: BallotState::Closed,
+            voted: Vec::new(),
+            result: None,
+        };
+        // Two papers: who chose what would be plain to the two voters' neighbours.
+        let c = count_ballot(&ballot, &[yes(a), BallotPaper::Abstain]).expect("count");
+        assert!(c.withheld);
+        assert_eq!((c.cast, c.valid, c.abstain, c.results.len()), (2, 0, 0, 0));
+        assert!(withheld_vi(c.cast).contains("không công bố"));
+        // Three papers: counted and shown.
+        let c = count_ballot(&ballot, &[yes(a), yes(a), yes(b)]).expect("count");
+        assert!(!c.withheld);
+        assert_eq!(c.results[0].approvals, 2);
+        // None at all: nothing to hide.
+        assert!(!count_ballot(&ballot, &[]).expect("count").withheld);
     }
 
     #[test]

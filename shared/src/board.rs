@@ -221,6 +221,10 @@ fn ballot_html(h: &mut String, ballot: &Ballot, name: &dyn Fn(Uuid) -> String) {
 }
 
 fn count_html(h: &mut String, ballot: &Ballot, count: &Count, name: &dyn Fn(Uuid) -> String) {
+    if count.withheld {
+        let _ = write!(h, "<p>{}</p>", crate::ballot::withheld_vi(count.cast));
+        return;
+    }
     let _ = write!(
         h,
         "<p>Thu về {cast} phiếu: hợp lệ {valid}, không hợp lệ {invalid}, phiếu trắng {blank}. Tỷ lệ tính trên {base}.</p><table><tbody>",

@@ -368,6 +368,16 @@ impl Report {
             h.push_str("<p>Không có cuộc bỏ phiếu nào đã kết thúc.</p>");
         }
         for (ballot, count) in &self.ballots {
+            if count.withheld {
+                let _ = write!(
+                    h,
+                    "<h3>{} ({})</h3><p>{}</p>",
+                    esc(&ballot.title),
+                    purpose_vi(&ballot.purpose),
+                    crate::ballot::withheld_vi(count.cast)
+                );
+                continue;
+            }
             let _ = write!(
                 h,
                 "<h3>{title} ({purpose})</h3><p>Số phiếu phát ra {issued}, thu về {cast}; hợp lệ {valid}, không hợp lệ {invalid}, phiếu trắng {blank}. Tỷ lệ tính trên {base} người bỏ phiếu.</p><table><thead><tr><th>Phương án</th><th>Số phiếu đồng ý</th><th>Tỷ lệ</th><th>Kết quả</th></tr></thead><tbody>",
