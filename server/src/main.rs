@@ -343,7 +343,19 @@ async fn run<S: Store>(store: S, args: ServeArgs) -> Result<(), String> {
         Some(p) => {
             let p = p.read().unwrap_or_else(|e| e.into_inner()).clone();
             for url in p.urls() {
-                tracing::info!("ThiĐua hall server on {url} (tablet setup: {url}hall)");
+                // A tablet opens the setup page over plain HTTP first: it does not trust
+                // the hall's authority yet.
+                let setup = match redirect {
+                    Some(r) => {
+                        let host = url
+                            .trim_start_matches("https://")
+                            .rsplit_once(':')
+                            .map_or("", |(h, _)| h);
+                        format!("http://{host}:{}/hall", r.port())
+                    }
+                    None => format!("{url}hall"),
+                };
+                tracing::info!("ThiĐua hall server on {url} (tablet setup: {setup})");
             }
         }
         None => tracing::info!("ThiĐua serving on https://{listen}"),
