@@ -3,28 +3,21 @@
 //! a message naming the flag), and a backup taken while devices push, restored into a new
 //! folder, holding every mutation acknowledged before the backup began.
 
-use std::net::TcpListener;
+mod common;
+
+use common::{free_port, rename, secretary_login};
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::{CertificateDer, ServerName};
-use shared::mutation::{Mutation, Op};
-use shared::protocol::{
-    LoginRequest, OutcomeStatus, PROTOCOL, SyncRequest, SyncResponse, TokenResponse,
-};
-use shared::{Hlc, demo};
+use shared::mutation::Mutation;
+use shared::protocol::{OutcomeStatus, PROTOCOL, SyncRequest, SyncResponse, TokenResponse};
 use uuid::Uuid;
 
 const BIN: &str = env!("CARGO_BIN_EXE_thidua-server");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 struct Proc(Child);
 
@@ -192,13 +185,7 @@ fn bad_certificate_files_stop_the_server_naming_the_flag() {
 async fn login(http: &reqwest::Client, base: &str, device: Uuid) -> String {
     let res: TokenResponse = http
         .post(format!("{base}/api/v1/auth/login"))
-        .json(&LoginRequest {
-            username: "thuky".into(),
-            password: "thidua-demo-2026".into(),
-            device_id: device,
-            device_name: "Máy thư ký".into(),
-            device_key: None,
-        })
+        .json(&secretary_login(device))
         .send()
         .await
         .expect("login")
@@ -206,24 +193,6 @@ async fn login(http: &reqwest::Client, base: &str, device: Uuid) -> String {
         .await
         .expect("token");
     res.token
-}
-
-fn rename(device: Uuid, n: u32) -> Mutation {
-    Mutation {
-        id: Uuid::now_v7(),
-        hlc: Hlc {
-            ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
-            counter: n,
-            node: device,
-        },
-        op: Op::set(
-            demo::id(1001),
-            "title",
-            format!("Tiêu chí, lần sửa {n}").into(),
-        ),
-    }
 }
 
 #[tokio::test]

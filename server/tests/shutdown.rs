@@ -3,25 +3,16 @@
 //! restart every mutation it answered `applied` is known to it (a retry answers
 //! `duplicate`), and the batches that got no answer apply exactly once when retried.
 
-use std::net::TcpListener;
+mod common;
+
+use common::{free_port, rename, secretary_login};
+
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use shared::mutation::{Mutation, Op};
-use shared::protocol::{
-    LoginRequest, OutcomeStatus, PROTOCOL, SyncRequest, SyncResponse, TokenResponse,
-};
-use shared::{Hlc, demo};
+use shared::mutation::Mutation;
+use shared::protocol::{OutcomeStatus, PROTOCOL, SyncRequest, SyncResponse, TokenResponse};
 use uuid::Uuid;
-
-const CRITERION: Uuid = demo::id(1001);
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 struct Server {
     child: Child,
@@ -62,13 +53,7 @@ impl Server {
     async fn login(&self, http: &reqwest::Client, device: Uuid) -> String {
         let res = http
             .post(format!("{}/api/v1/auth/login", self.base))
-            .json(&LoginRequest {
-                username: "thuky".into(),
-                password: "thidua-demo-2026".into(),
-                device_id: device,
-                device_name: "Máy thư ký".into(),
-                device_key: None,
-            })
+            .json(&secretary_login(device))
             .send()
             .await
             .expect("login");
@@ -109,21 +94,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-fn rename(device: Uuid, n: u32) -> Mutation {
-    Mutation {
-        id: Uuid::now_v7(),
-        hlc: Hlc {
-            // Now, as a device would stamp: the server refuses stamps far ahead of its clock.
-            ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
-            counter: n,
-            node: device,
-        },
-        op: Op::set(CRITERION, "title", format!("Tiêu chí, lần sửa {n}").into()),
     }
 }
 
