@@ -1518,3 +1518,23 @@ async fn text_typed_with_combining_marks_is_stored_precomposed() {
         "Tiêu chí mới"
     );
 }
+
+#[tokio::test]
+async fn a_device_keeps_only_its_newest_keys() {
+    let f = fixture(Limits::default()).await;
+    for seed in 1..=12u8 {
+        let req = post_as(
+            SECRETARY_TOKEN,
+            "/api/v1/auth/device-key",
+            json!({ "device_key": device_key(seed).1 }).to_string(),
+        );
+        let res = f.app.clone().oneshot(req).await.expect("response");
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
+    let keys = f
+        .store
+        .device_keys(Uuid::from_u128(9), 0)
+        .await
+        .expect("keys");
+    assert_eq!(keys.len(), 8, "bounded");
+}

@@ -158,6 +158,17 @@ macro_rules! accounts {
             .bind($crate::store::now_ms())
             .execute(&self.pool)
             .await?;
+            // A device keeps its newest keys only: however often it registers one, the table
+            // stays bounded.
+            sqlx::query(
+                "DELETE FROM device_keys WHERE device_id = $1 AND public_key NOT IN (
+                   SELECT public_key FROM device_keys WHERE device_id = $1
+                   ORDER BY created_ms DESC, public_key LIMIT $2)",
+            )
+            .bind(device_id.to_string())
+            .bind($crate::store::MAX_DEVICE_KEYS)
+            .execute(&self.pool)
+            .await?;
             Ok(())
         }
 

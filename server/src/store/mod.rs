@@ -392,6 +392,9 @@ pub(crate) struct AuditInsert {
     pub server_ms: i64,
 }
 
+/// Most public keys kept per device (the newest): re-registering cannot grow the table.
+pub(crate) const MAX_DEVICE_KEYS: i64 = 8;
+
 /// Mutation ids applied before: each with the device that sent it and its digest (none for
 /// rows older than migration 0006).
 pub(crate) type Seen = HashMap<Uuid, (Uuid, Option<String>)>;
