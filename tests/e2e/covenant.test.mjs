@@ -56,6 +56,7 @@ test('secretary: covenant editor, offline edit through a reload, round opened', 
   await assertText(page.getByTestId('covenant-total'), '100 / 100');
   await row.getByTestId('edit-criterion').click();
   const form = page.getByTestId('criterion-form');
+  await page.waitForFunction(() => document.activeElement?.id === 'cf-code');
   await form.getByTestId('form-max').fill('-2');
   await form.getByTestId('form-save').click();
   await assertText(form.getByTestId('form-error'), 'Tiêu chí 1.1 không thể có điểm chuẩn -2');
@@ -129,6 +130,8 @@ test('secretary: covenant editor, offline edit through a reload, round opened', 
   await assertText(page.getByTestId('action-error'), 'Tổng điểm chuẩn các tiêu chí là 94');
   await assertText(page.getByTestId('covenant-status'), 'Bản nháp');
   await row.getByTestId('edit-criterion').click();
+  // The sheet puts the cursor in its first field as it opens; type once it has.
+  await page.waitForFunction(() => document.activeElement?.id === 'cf-code');
   await form.getByTestId('form-max').fill('8');
   await form.getByTestId('form-save').click();
   await assertText(page.getByTestId('covenant-total'), '100 / 100');

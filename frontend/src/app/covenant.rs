@@ -725,9 +725,16 @@ fn EditSheet(
             }) {
                 el.scroll_into_view();
             }
+            // Never take the focus from a field the user already went to: a tap on the
+            // maximum before this frame would otherwise type into the code.
+            let inside = d
+                .active_element()
+                .and_then(|a| a.closest("[data-testid=criterion-form]").ok().flatten())
+                .is_some();
             if let Some(el) = d
                 .get_element_by_id("cf-code")
                 .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                .filter(|_| !inside)
             {
                 let _ = el.focus_with_options(&{
                     let o = web_sys::FocusOptions::new();
