@@ -1,11 +1,16 @@
 // ThiĐua service worker: the app shell loads with no network.
 //
+// The editor module under /editor/ is cached the same way once a secretary opens it; a
+// delegate's tablet never downloads it.
 // index.html is fetched network-first (so an update is seen at once) and kept as the
 // offline copy. Trunk names the wasm, JS and CSS after their content hash, so those are
 // cache-first and never change under one name: an old index.html always meets its own
 // script and module, never a newer one. At install the worker reads index.html to learn
 // the current file names and caches them together with it.
-const CACHE = 'thidua-shell-v3';
+const CACHE = 'thidua-shell-v4';
+// The editor module (secretaries, administrators): cached when first opened, and its
+// hashed files as they are fetched, so a secretary who opened it once works offline.
+const EDITOR = '/editor/';
 // Unhashed files of the shell: cached at install, served from the cache and refreshed behind.
 const STATIC = ['/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png'];
 // Trunk prints its 64-bit hash in hex without leading zeros: 1 to 16 digits.
@@ -46,16 +51,19 @@ self.addEventListener('fetch', (event) => {
   if (req.method !== 'GET' || url.origin !== self.location.origin) return;
   if (url.pathname.startsWith('/api/')) return; // The API is never cached.
   if (req.mode === 'navigate') {
+    // Two pages: the shell ('/', every route of the app) and the editor module
+    // ('/editor/', for secretaries), each kept as its own offline copy.
+    const page = url.pathname.startsWith(EDITOR) ? EDITOR : '/';
     event.respondWith(
       fetch(req)
         .then(async (res) => {
           if (res.ok) {
             const cache = await caches.open(CACHE);
-            await cache.put('/', res.clone());
+            await cache.put(page, res.clone());
           }
           return res;
         })
-        .catch(async () => (await caches.match('/')) || Response.error()),
+        .catch(async () => (await caches.match(page)) || Response.error()),
     );
     return;
   }

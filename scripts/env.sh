@@ -23,9 +23,14 @@ wasm_env() {
 # A panic aborts at once, with no message formatting linked in, Debug formatting and panic
 # locations are compiled out, and the standard library is built for size: the shell's
 # budget is 300 KB compressed (README, "Budgets").
+# Two modules: the shell every tablet loads (`frontend/index.html`) and the editor module
+# for secretaries and administrators (`frontend/editor.html`, `--features editor`), served
+# under /editor/. The shell's build empties dist/, so it goes first.
 build_app() {
   (cd "$ROOT" \
-    && RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none" \
-       CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size wasm_env trunk build --release \
+    && export RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none" \
+       CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
+    && wasm_env trunk build --release \
+    && wasm_env trunk build frontend/editor.html --release=true --dist dist/editor --public-url /editor/ \
     && node scripts/node/precompress.mjs dist)
 }

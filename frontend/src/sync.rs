@@ -20,12 +20,13 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
 use crate::api::{self, ApiError};
-use crate::db::{DbError, LocalDb};
+use crate::db::{DbError, LocalDb, Synced};
 
-/// Most mutations pushed in one request.
-pub const PUSH_BATCH: usize = 200;
-/// Changes asked for per page.
-pub const PULL_PAGE: u32 = 500;
+/// Most mutations pushed in one request (the server takes up to 1,000).
+pub const PUSH_BATCH: usize = 500;
+/// Changes asked for per page (the server gives up to 5,000): one IndexedDB transaction
+/// each, so fewer, larger pages store a block faster.
+pub const PULL_PAGE: u32 = 2_000;
 const IDLE_MS: u32 = 15_000;
 const MAX_BACKOFF_MS: u32 = 60_000;
 
@@ -64,8 +65,31 @@ impl SyncError {
     }
 }
 
+/// Takes what one answer changed (`None`: read everything again).
+pub type OnSynced = dyn Fn(Option<&Synced>);
+
+/// Where a sync hands what it stored, so the UI's copy follows without a full read.
+pub struct Sink {
+    /// Held while an answer is stored and handed over: the UI's edits take it too, so a
+    /// change handed over never overtakes an edit made meanwhile.
+    pub lock: Rc<futures::lock::Mutex<()>>,
+    /// Takes what one answer changed; `None`: read everything again (pending edits were
+    /// re-stamped).
+    pub synced: Box<OnSynced>,
+}
+
+impl Sink {
+    /// A sink that drops what it is handed (for tests and tools without a UI).
+    pub fn none() -> Sink {
+        Sink {
+            lock: Rc::default(),
+            synced: Box::new(|_| {}),
+        }
+    }
+}
+
 /// Pushes everything pending and pulls everything new, then returns.
-pub async fn sync_once(db: &LocalDb, base_url: &str) -> Result<(), SyncError> {
+pub async fn sync_once(db: &LocalDb, base_url: &str, sink: &Sink) -> Result<(), SyncError> {
     let mut restamped = false;
     // Bounded: each round either empties a batch, sets some aside, or fails.
     for _ in 0..10_000 {
@@ -75,16 +99,23 @@ pub async fn sync_once(db: &LocalDb, base_url: &str) -> Result<(), SyncError> {
             return Err(SyncError::SignedOut);
         };
         let pushed = mutations.len();
+        // A full batch means more wait behind it: take (almost) no changes back until the
+        // queue is empty, then pull. Pages pulled meanwhile would echo this device's own
+        // edits and replay the rest of a long queue over each record again and again.
+        let limit = if pushed == PUSH_BATCH { 1 } else { PULL_PAGE };
         let req = SyncRequest {
             protocol: PROTOCOL,
             device_id: meta.device_id,
             cursor: meta.cursor,
-            limit: Some(PULL_PAGE),
+            limit: Some(limit),
             mutations,
         };
         match api::sync(base_url, &token, &req).await {
             Ok(res) => {
-                db.apply_sync(&res).await?;
+                let turn = sink.lock.lock().await;
+                let synced = db.apply_sync(&res).await?;
+                (sink.synced)(Some(&synced));
+                drop(turn);
                 if !res.more && pushed < PUSH_BATCH {
                     if !meta.device_key_registered {
                         register_key(db, base_url, &token).await;
@@ -96,7 +127,10 @@ pub async fn sync_once(db: &LocalDb, base_url: &str) -> Result<(), SyncError> {
                 // This device's clock runs ahead of the server's: take the server's time,
                 // re-stamp what is pending and push again (once per sync).
                 restamped = true;
+                let turn = sink.lock.lock().await;
                 db.restamp(e.clock_ahead().unwrap_or_default()).await?;
+                (sink.synced)(None);
+                drop(turn);
             }
             Err(e) => {
                 if e.needs_sign_in() {
@@ -104,7 +138,10 @@ pub async fn sync_once(db: &LocalDb, base_url: &str) -> Result<(), SyncError> {
                     db.set_token(None, None).await?;
                 }
                 let e = SyncError::from(e);
-                db.set_error(&e.user_message()).await?;
+                let turn = sink.lock.lock().await;
+                let failed = db.set_error(&e.user_message()).await?;
+                (sink.synced)(Some(&failed));
+                drop(turn);
                 return Err(e);
             }
         }
@@ -135,8 +172,9 @@ impl Poke {
     }
 }
 
-/// Starts the engine; `after` runs after every attempt (to refresh the UI).
-pub fn run(db: Rc<LocalDb>, base_url: String, after: impl Fn() + 'static) -> Poke {
+/// Starts the engine; `sink` takes what each answer stored, `after` runs after every
+/// attempt (to show the sync state).
+pub fn run(db: Rc<LocalDb>, base_url: String, sink: Sink, after: impl Fn() + 'static) -> Poke {
     let (tx, mut rx) = mpsc::unbounded::<()>();
     let poke = Poke(tx);
     if let Some(w) = web_sys::window() {
@@ -163,7 +201,7 @@ pub fn run(db: Rc<LocalDb>, base_url: String, after: impl Fn() + 'static) -> Pok
     wasm_bindgen_futures::spawn_local(async move {
         let mut failures: u32 = 0;
         loop {
-            let wait = match sync_once(&db, &base_url).await {
+            let wait = match sync_once(&db, &base_url, &sink).await {
                 Ok(()) => {
                     failures = 0;
                     IDLE_MS

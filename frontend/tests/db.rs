@@ -465,3 +465,132 @@ async fn an_unreadable_record_is_set_aside_not_fatal() {
     db.reset().await.expect("wipe");
     assert_eq!(db.snapshot().await.expect("snapshot").unreadable, 0);
 }
+
+/// The UI's copy, kept by taking in each edit and each sync answer (`absorb`,
+/// `absorb_sync`), equals a fresh read of the store after every step: acknowledged, refused,
+/// re-keyed and still pending mutations, pulled records with and without pending edits on
+/// them, and a pulled deletion.
+#[wasm_bindgen_test]
+async fn the_ui_copy_follows_each_sync_without_reading_everything() {
+    let db = fresh().await;
+    let mut copy = db.snapshot().await.expect("snapshot");
+    let step =
+        |copy: &thidua_frontend::db::Snapshot, fresh: thidua_frontend::db::Snapshot, what: &str| {
+            assert_eq!(copy.records, fresh.records, "{what}: records");
+            assert_eq!(copy.outbox, fresh.outbox, "{what}: outbox");
+            assert_eq!(copy.rejected, fresh.rejected, "{what}: rejected");
+            assert_eq!(copy, &fresh, "{what}: indexes and meta");
+        };
+    let mut edits = Vec::new();
+    for t in ["Một", "Hai", "Ba", "Bốn"] {
+        let e = db
+            .edit_all(vec![rename(t)], &mut |_, _| Ok(()))
+            .await
+            .expect("edit");
+        copy.absorb(&e);
+        edits.push(e.entries[0].id);
+    }
+    step(&copy, db.snapshot().await.expect("snapshot"), "edits");
+    let other = demo::id(1001);
+    let mut pulled = match demo::records().into_iter().find(|r| r.id() == CRITERION) {
+        Some(Record::Criterion(c)) => c,
+        _ => panic!("demo criterion"),
+    };
+    pulled.title = "Một".into();
+    let res = SyncResponse {
+        protocol: PROTOCOL,
+        outcomes: vec![
+            Outcome {
+                mutation_id: edits[0],
+                status: OutcomeStatus::Applied { seq: 200 },
+            },
+            Outcome {
+                mutation_id: edits[1],
+                status: OutcomeStatus::Rejected {
+                    code: "forbidden".into(),
+                    message: "no".into(),
+                    message_vi: "không".into(),
+                },
+            },
+            Outcome {
+                mutation_id: edits[2],
+                status: OutcomeStatus::Rejected {
+                    code: "mutation_id_taken".into(),
+                    message: "taken".into(),
+                    message_vi: "trùng".into(),
+                },
+            },
+        ],
+        changes: vec![
+            Change {
+                seq: 200,
+                record: Record::Criterion(pulled),
+                clocks: Default::default(),
+                deleted: false,
+            },
+            Change {
+                seq: 201,
+                record: demo::records()
+                    .into_iter()
+                    .find(|r| r.id() == other)
+                    .expect("another criterion"),
+                clocks: Default::default(),
+                deleted: true,
+            },
+        ],
+        cursor: 201,
+        more: false,
+    };
+    let synced = db.apply_sync(&res).await.expect("apply");
+    copy.absorb_sync(&synced);
+    let fresh_read = db.snapshot().await.expect("snapshot");
+    // Two still pending on the criterion (the re-keyed third and the fourth), replayed
+    // over the pulled base; the deleted one gone.
+    assert_eq!(fresh_read.outbox.len(), 2);
+    assert_eq!(fresh_read.rejected.len(), 1);
+    assert_eq!(title(&fresh_read), "Bốn");
+    assert!(!fresh_read.records.contains_key(&other));
+    step(&copy, fresh_read, "sync");
+}
+
+/// A long queue is read in pages, oldest stamp first, never whole: the push takes the
+/// batch it sends and the next batch starts where the acknowledged one ended.
+#[wasm_bindgen_test]
+async fn a_long_outbox_goes_out_in_stamp_order_in_bounded_pages() {
+    let db = fresh().await;
+    let ops: Vec<Op> = (0..450).map(|i| rename(&format!("Lần {i}"))).collect();
+    let edited = db.edit_all(ops, &mut |_, _| Ok(())).await.expect("edits");
+    let (_, first) = db.outgoing(200).await.expect("outgoing");
+    assert_eq!(first.len(), 200);
+    let ids: Vec<Uuid> = edited.entries.iter().map(|e| e.id).collect();
+    assert_eq!(first.iter().map(|m| m.id).collect::<Vec<_>>(), ids[..200]);
+    assert!(first.windows(2).all(|w| w[0].hlc < w[1].hlc));
+    let res = SyncResponse {
+        protocol: PROTOCOL,
+        outcomes: first
+            .iter()
+            .enumerate()
+            .map(|(i, m)| Outcome {
+                mutation_id: m.id,
+                status: OutcomeStatus::Applied {
+                    seq: 300 + i as u64,
+                },
+            })
+            .collect(),
+        changes: vec![],
+        cursor: 500,
+        more: false,
+    };
+    let synced = db.apply_sync(&res).await.expect("apply");
+    assert_eq!(synced.gone.len(), 200);
+    // The view still shows the last pending edit.
+    assert_eq!(synced.records.len(), 0);
+    let (_, second) = db.outgoing(200).await.expect("outgoing");
+    assert_eq!(
+        second.iter().map(|m| m.id).collect::<Vec<_>>(),
+        ids[200..400]
+    );
+    let s = db.snapshot().await.expect("snapshot");
+    assert_eq!(s.pending_count(), 250);
+    assert_eq!(title(&s), "Lần 449");
+}

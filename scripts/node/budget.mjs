@@ -65,6 +65,15 @@ for (const p of ['/', ...assets]) {
   total += n;
   parts.push(`${p.split('/').pop() || 'index.html'} ${n} B ${encoding}`);
 }
+// The editor module (secretaries and administrators only; no budget, reported).
+{
+  const page = await (await fetch(`${base}/editor/`, { headers })).text();
+  const files = new Set([...page.matchAll(/(?:href|src)="(\/editor\/[^"]+\.(?:js|wasm|css))"/g),
+    ...page.matchAll(/'(\/editor\/[^']+\.(?:js|wasm))'/g)].map((m) => m[1]));
+  let n = 0;
+  for (const p of ['/editor/', ...files]) n += (await wireBytes(p)).n;
+  console.log(`budget editor module: ${n} bytes = ${(n / 1000).toFixed(1)} kB on a secretary's first visit to /editor/ (not in the shell)`);
+}
 console.log(
   `budget shell: ${total} bytes = ${(total / 1000).toFixed(1)} kB = ${(total / 1024).toFixed(1)} KiB on a first visit (budget 300 KB): ${parts.join(', ')}`,
 );

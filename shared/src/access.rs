@@ -85,6 +85,12 @@ impl Principal {
                 .any(|g| g.block_id == block && g.role == Role::Secretary)
     }
 
+    /// Whether the account runs any block (an administrator or a secretary): the app gives
+    /// it the editor module.
+    pub fn manages_any(&self) -> bool {
+        self.admin || self.grants.iter().any(|g| g.role == Role::Secretary)
+    }
+
     /// Whether the account acts for `unit` in `block` (its delegate).
     pub fn acts_for(&self, block: Uuid, unit: Uuid) -> bool {
         self.grants
@@ -142,13 +148,22 @@ mod tests {
         assert!(!p.can_read(Some(Uuid::from_u128(3))));
         assert!(p.acts_for(b1, u) && !p.acts_for(b2, u));
         assert!(p.manages(b2) && !p.manages(b1));
+        assert!(
+            p.manages_any(),
+            "a secretary of one block gets the editor module"
+        );
+        let delegate_only = Principal {
+            grants: p.grants[..1].to_vec(),
+            ..p.clone()
+        };
+        assert!(!delegate_only.manages_any());
         assert_eq!(p.unit_in(b1), Some(u));
         assert_eq!(p.readable_blocks(), Some(vec![b1, b2]));
         let admin = Principal {
             admin: true,
             ..Principal::default()
         };
-        assert!(admin.manages(b1) && admin.can_read(Some(b2)));
+        assert!(admin.manages(b1) && admin.can_read(Some(b2)) && admin.manages_any());
         assert!(
             !admin.acts_for(b1, u),
             "an admin never votes or scores for a unit"

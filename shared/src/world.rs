@@ -282,6 +282,23 @@ impl World {
         Ok(applied)
     }
 
+    /// Sets a record as a device's view now shows it (`None`: gone), so a copy of the view
+    /// follows each sync without being built again from every record.
+    pub fn set_view(&mut self, id: Uuid, record: Option<&Record>) {
+        let (record, deleted) = match (record, self.entries.get(&id)) {
+            (Some(r), _) => (r.clone(), false),
+            (None, Some(e)) if !e.deleted => (e.record.clone(), true),
+            (None, _) => return,
+        };
+        self.store(&Write {
+            record,
+            clocks: FieldClocks::default(),
+            deleted,
+            old: serde_json::Value::Null,
+            new: serde_json::Value::Null,
+        });
+    }
+
     fn store(&mut self, w: &Write) {
         if let Some(b) = w.record.scope()
             && matches!(

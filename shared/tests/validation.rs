@@ -505,3 +505,67 @@ fn votes_are_checked_before_they_count() {
         "invalid_rule"
     );
 }
+
+/// A device's copy of the rules' world follows its view record by record (`set_view`): a
+/// changed criterion reaches the scoring table, a record gone from the view is refused as
+/// the rules refuse an unknown one.
+#[test]
+fn a_world_follows_the_view_record_by_record() {
+    use shared::access::Principal;
+    use shared::model::Criterion;
+    use shared::mutation::{Mutation, Op};
+    use shared::world::World;
+    use shared::{Hlc, Record};
+    let records = demo::records();
+    let mut world = World::of_records(&records);
+    let leaf = records
+        .iter()
+        .find_map(|r| match r {
+            Record::Criterion(c) if c.kind == CriterionKind::Standard && c.parent_id.is_none() => {
+                Some(c.clone())
+            }
+            _ => None,
+        })
+        .expect("a criterion");
+    let max = world
+        .table(demo::COVENANT_ID)
+        .expect("table")
+        .leaf(leaf.id)
+        .expect("leaf")
+        .max;
+    let changed = Criterion {
+        max_points: Points::from_hundredths(max.hundredths() + 100),
+        ..leaf.clone()
+    };
+    world.set_view(leaf.id, Some(&Record::Criterion(changed)));
+    // The cached table is dropped: the covenant no longer adds up to its stated total.
+    assert!(world.table(demo::COVENANT_ID).is_err());
+    world.set_view(leaf.id, Some(&Record::Criterion(leaf.clone())));
+    assert_eq!(
+        world
+            .table(demo::COVENANT_ID)
+            .expect("table")
+            .leaf(leaf.id)
+            .expect("leaf")
+            .max,
+        max
+    );
+    world.set_view(leaf.id, None);
+    let admin = Principal {
+        admin: true,
+        ..Principal::default()
+    };
+    let node = Uuid::from_u128(7);
+    let m = Mutation {
+        id: Uuid::from_u128(8),
+        hlc: Hlc::zero(node).tick(1_800_000_000_000),
+        op: Op::set(leaf.id, "title", serde_json::json!("Gone")),
+    };
+    assert!(
+        world.apply(&m, &admin).is_err(),
+        "a record gone from the view"
+    );
+    // Gone twice, or a record never seen, changes nothing.
+    world.set_view(leaf.id, None);
+    world.set_view(Uuid::from_u128(0xABC), None);
+}

@@ -127,8 +127,7 @@ fn render(root: &Element, s: &Snapshot, b: &Block, lang: Lang) {
         })
         .collect();
     let mut ballots: Vec<&Ballot> = s
-        .records
-        .values()
+        .others()
         .filter_map(|r| match r {
             Record::Ballot(x) if x.block_id == b.id => Some(x),
             _ => None,

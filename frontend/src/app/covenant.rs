@@ -7,9 +7,12 @@
 //! it would be (a problem it adds on the edited row refuses it), then by the shared world's
 //! rules (rights, status), the same the server runs.
 
-use std::collections::{BTreeMap, HashMap};
+#[cfg(feature = "editor")]
+use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use leptos::prelude::*;
+#[cfg(feature = "editor")]
 use leptos::task::spawn_local;
 use shared::covenant::{self, content_points, document_order};
 use shared::model::{Content, Covenant, CovenantStatus, Criterion, CriterionKind, Signature};
@@ -19,17 +22,23 @@ use std::fmt::Write as _;
 
 use shared::report::esc;
 use uuid::Uuid;
+#[cfg(feature = "editor")]
 use wasm_bindgen::JsCast;
 
-use super::format::{
-    covenant_status, criterion_kind, kind_code, kind_from, parse_points, points_text,
-};
-use super::ui::{html_button, text_button};
-use super::{Ctx, Route, data, label, tr};
+use super::format::{covenant_status, criterion_kind, points_text};
+#[cfg(feature = "editor")]
+use super::format::{kind_code, kind_from, parse_points};
+#[cfg(feature = "editor")]
+use super::label;
+use super::ui::html_button;
+#[cfg(feature = "editor")]
+use super::ui::text_button;
+use super::{Ctx, Route, data, tr};
 use crate::db::Snapshot;
 use crate::i18n::Lang;
 use crate::ids;
 
+#[cfg(feature = "editor")]
 /// What the edit form is working on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Target {
@@ -39,6 +48,7 @@ enum Target {
     NewContent,
 }
 
+#[cfg(feature = "editor")]
 /// The edit form's fields, kept outside the card's HTML so a sync never wipes what is typed.
 #[derive(Clone, Copy)]
 struct Form {
@@ -67,8 +77,7 @@ fn parts(s: &Snapshot, covenant_id: Uuid) -> Option<Parts> {
     };
     let step = data::block(s, covenant.block_id).map(|b| b.rules.point_step)?;
     let contents: Vec<Content> = s
-        .records
-        .values()
+        .others()
         .filter_map(|r| match r {
             Record::Content(c) if c.covenant_id == covenant_id => Some(c.clone()),
             _ => None,
@@ -76,8 +85,7 @@ fn parts(s: &Snapshot, covenant_id: Uuid) -> Option<Parts> {
         .collect();
     let ids: std::collections::HashSet<Uuid> = contents.iter().map(|c| c.id).collect();
     let criteria = s
-        .records
-        .values()
+        .others()
         .filter_map(|r| match r {
             Record::Criterion(c) if ids.contains(&c.content_id) => Some(c.clone()),
             _ => None,
@@ -92,6 +100,7 @@ fn parts(s: &Snapshot, covenant_id: Uuid) -> Option<Parts> {
     })
 }
 
+#[cfg(feature = "editor")]
 /// The fields of `after` that differ from `before`, as one update.
 fn update_op(id: Uuid, before: &Record, after: &Record) -> Option<Op> {
     let (b, a) = (
@@ -107,6 +116,7 @@ fn update_op(id: Uuid, before: &Record, after: &Record) -> Option<Op> {
     (!fields.is_empty()).then_some(Op::Update { id, fields })
 }
 
+#[cfg(feature = "editor")]
 /// Moves sibling `at` one place up (`dir` −1) or down (1): new positions 0, 1, 2… for the
 /// siblings in their new order, as updates where they change; none at either end.
 fn moved<T: Clone>(
@@ -141,6 +151,7 @@ pub fn CovenantEditor(
     version: Option<Uuid>,
 ) -> impl IntoView {
     let ctx = Ctx::get();
+    #[cfg(feature = "editor")]
     let form = Form {
         target: RwSignal::new(None),
         code: RwSignal::new(String::new()),
@@ -171,6 +182,7 @@ pub fn CovenantEditor(
     let principal = Memo::new(move |_| ctx.principal().unwrap_or_default());
 
     // Saves the form: a new or changed criterion or content.
+    #[cfg(feature = "editor")]
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(p) = parts_memo.get_untracked() else {
@@ -284,6 +296,7 @@ pub fn CovenantEditor(
         });
     };
 
+    #[cfg(feature = "editor")]
     let start = move |target: Target, p: &Parts| {
         form.error.set(None);
         match target {
@@ -351,61 +364,21 @@ pub fn CovenantEditor(
         };
         match act.as_str() {
             "status" if matches!(arg.as_str(), "draft" | "circulated" | "agreed") => {
-                return run(vec![Op::set(
+                run(vec![Op::set(
                     p.covenant.id,
                     "status",
                     serde_json::json!(arg),
                 )]);
             }
-            "new-content" => return start(Target::NewContent, &p),
-            _ => {}
-        }
-        let Ok(id) = Uuid::parse_str(&arg) else {
-            return;
-        };
-        let (contents, ordered) = document_order(&p.contents, &p.criteria);
-        let criterion = ordered.iter().find(|c| c.id == id);
-        match (act.as_str(), criterion) {
-            ("edit", Some(_)) => start(Target::Criterion(id), &p),
-            ("edit", None) => start(Target::Content(id), &p),
-            ("add", Some(c)) => start(
-                Target::NewCriterion {
-                    content: c.content_id,
-                    parent: Some(id),
-                },
-                &p,
-            ),
-            ("add", None) => start(
-                Target::NewCriterion {
-                    content: id,
-                    parent: None,
-                },
-                &p,
-            ),
-            ("delete", _) => run(vec![Op::Delete { id }]),
-            ("up" | "down", _) => {
-                let dir = if act == "up" { -1 } else { 1 };
-                let ops = match criterion {
-                    Some(c) => {
-                        let sibs: Vec<&Criterion> = ordered
-                            .iter()
-                            .copied()
-                            .filter(|x| x.content_id == c.content_id && x.parent_id == c.parent_id)
-                            .collect();
-                        let at = sibs.iter().position(|x| x.id == id).unwrap_or(0);
-                        moved(&sibs, at, dir, |c| c.id, |c| c.position)
-                    }
-                    None => {
-                        let at = contents.iter().position(|x| x.id == id).unwrap_or(0);
-                        moved(&contents, at, dir, |c| c.id, |c| c.position)
-                    }
-                };
-                run(ops);
-            }
+            #[cfg(feature = "editor")]
+            "new-content" => start(Target::NewContent, &p),
+            // Editing the covenant's text lives in the editor module only.
+            #[cfg(feature = "editor")]
+            _ => edit_clicked(act.as_str(), &arg, &p, run, start),
+            #[cfg(not(feature = "editor"))]
             _ => {}
         }
     };
-
     move || {
         let Some(p) = parts_memo.get() else {
             return view! { <p class="muted card">{tr("Khối này chưa có giao ước trên máy.", "This block has no covenant on this device.")}</p> }.into_any();
@@ -415,7 +388,14 @@ pub fn CovenantEditor(
             .snap
             .with(|s| s.as_ref().map(|s| s.pending_targets()).unwrap_or_default());
         let l = ctx.lang.get();
-        let card = card_html(&p, block, who.manages(block), &pending, l);
+        // The shell shows the covenant; the editor module edits it.
+        let card = card_html(
+            &p,
+            block,
+            cfg!(feature = "editor") && who.manages(block),
+            &pending,
+            l,
+        );
         let current = chosen.get_untracked();
         let mut history = format!(
             "<section class=\"card\"><h3>{}</h3><ul>",
@@ -443,14 +423,73 @@ pub fn CovenantEditor(
         }
         history.push_str("</ul></section>");
         let signing = signatures_view(ctx, &p, &who, block);
+        #[cfg(feature = "editor")]
+        let sheet = view! { <EditSheet form=form save=save parts=parts_memo /> };
+        #[cfg(not(feature = "editor"))]
+        let sheet = ();
         view! {
             <div on:click=on_click inner_html=card></div>
             {move || action_error.get().map(|e| view! { <p class="error card" role="alert" data-testid="action-error">{e}</p> })}
             {signing}
             <div inner_html=history></div>
-            <EditSheet form=form save=save parts=parts_memo />
+            {sheet}
         }
         .into_any()
+    }
+}
+
+/// The card's editing buttons: edit, add, delete and move a content or criterion.
+#[cfg(feature = "editor")]
+fn edit_clicked(
+    act: &str,
+    arg: &str,
+    p: &Parts,
+    run: impl Fn(Vec<Op>),
+    start: impl Fn(Target, &Parts),
+) {
+    let Ok(id) = Uuid::parse_str(arg) else {
+        return;
+    };
+    let (contents, ordered) = document_order(&p.contents, &p.criteria);
+    let criterion = ordered.iter().find(|c| c.id == id);
+    match (act, criterion) {
+        ("edit", Some(_)) => start(Target::Criterion(id), p),
+        ("edit", None) => start(Target::Content(id), p),
+        ("add", Some(c)) => start(
+            Target::NewCriterion {
+                content: c.content_id,
+                parent: Some(id),
+            },
+            p,
+        ),
+        ("add", None) => start(
+            Target::NewCriterion {
+                content: id,
+                parent: None,
+            },
+            p,
+        ),
+        ("delete", _) => run(vec![Op::Delete { id }]),
+        ("up" | "down", _) => {
+            let dir = if act == "up" { -1 } else { 1 };
+            let ops = match criterion {
+                Some(c) => {
+                    let sibs: Vec<&Criterion> = ordered
+                        .iter()
+                        .copied()
+                        .filter(|x| x.content_id == c.content_id && x.parent_id == c.parent_id)
+                        .collect();
+                    let at = sibs.iter().position(|x| x.id == id).unwrap_or(0);
+                    moved(&sibs, at, dir, |c| c.id, |c| c.position)
+                }
+                None => {
+                    let at = contents.iter().position(|x| x.id == id).unwrap_or(0);
+                    moved(&contents, at, dir, |c| c.id, |c| c.position)
+                }
+            };
+            run(ops);
+        }
+        _ => {}
     }
 }
 
@@ -696,6 +735,7 @@ fn rows_html(
 
 /// The edit form, in a sheet over the bottom of the screen (the table is plain HTML, see
 /// `rows_html`); it opens with the cursor in its first field, and Escape closes it.
+#[cfg(feature = "editor")]
 #[component]
 fn EditSheet(
     form: Form,

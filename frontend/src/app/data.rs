@@ -10,8 +10,7 @@ use crate::db::Snapshot;
 /// Every block on the device: newest year first, then by name in Vietnamese order.
 pub fn blocks(s: &Snapshot) -> Vec<Block> {
     let mut out: Vec<Block> = s
-        .records
-        .values()
+        .others()
         .filter_map(|r| match r {
             Record::Block(b) => Some(b.clone()),
             _ => None,
@@ -60,8 +59,7 @@ pub fn members(s: &Snapshot, block: &Block) -> Vec<Unit> {
 /// A block's covenant versions, oldest first.
 pub fn covenants(s: &Snapshot, block: Uuid) -> Vec<Covenant> {
     let mut out: Vec<Covenant> = s
-        .records
-        .values()
+        .others()
         .filter_map(|r| match r {
             Record::Covenant(c) if c.block_id == block => Some(c.clone()),
             _ => None,
@@ -73,8 +71,7 @@ pub fn covenants(s: &Snapshot, block: Uuid) -> Vec<Covenant> {
 
 /// The covenant's signatures.
 pub fn signatures(s: &Snapshot, covenant: Uuid) -> Vec<Signature> {
-    s.records
-        .values()
+    s.others()
         .filter_map(|r| match r {
             Record::Signature(g) if g.covenant_id == covenant => Some(g.clone()),
             _ => None,
@@ -85,8 +82,7 @@ pub fn signatures(s: &Snapshot, covenant: Uuid) -> Vec<Signature> {
 /// A block's rounds, in the order of their stages.
 pub fn rounds(s: &Snapshot, block: Uuid) -> Vec<Round> {
     let mut out: Vec<Round> = s
-        .records
-        .values()
+        .others()
         .filter_map(|r| match r {
             Record::Round(x) if x.block_id == block => Some(x.clone()),
             _ => None,
@@ -106,8 +102,7 @@ pub fn round(s: &Snapshot, id: Uuid) -> Option<Round> {
 
 /// A round's sheets.
 pub fn sheets(s: &Snapshot, round: Uuid) -> Vec<ScoreSheet> {
-    s.records
-        .values()
+    s.others()
         .filter_map(|r| match r {
             Record::ScoreSheet(x) if x.round_id == round => Some(x.clone()),
             _ => None,
@@ -117,28 +112,18 @@ pub fn sheets(s: &Snapshot, round: Uuid) -> Vec<ScoreSheet> {
 
 /// A sheet's cells.
 pub fn cells(s: &Snapshot, sheet: Uuid) -> Vec<ScoreCell> {
-    s.records
-        .values()
-        .filter_map(|r| match r {
-            Record::ScoreCell(c) if c.sheet_id == sheet => Some(c.clone()),
-            _ => None,
-        })
-        .collect()
+    s.cells_of(sheet).cloned().collect()
 }
 
-/// The cells of every sheet in `sheets`, by sheet, in one pass over the records (a
-/// round's results read them on every edit).
+/// The cells of every sheet in `sheets`, by sheet (a round's results read them on every
+/// edit): through the snapshot's index, never a pass over every record.
 pub fn cells_by_sheet(
     s: &Snapshot,
     sheets: &std::collections::HashSet<Uuid>,
 ) -> std::collections::HashMap<Uuid, Vec<ScoreCell>> {
-    let mut out: std::collections::HashMap<Uuid, Vec<ScoreCell>> = std::collections::HashMap::new();
-    for r in s.records.values() {
-        if let Record::ScoreCell(c) = r
-            && sheets.contains(&c.sheet_id)
-        {
-            out.entry(c.sheet_id).or_default().push(c.clone());
-        }
-    }
-    out
+    sheets
+        .iter()
+        .map(|id| (*id, cells(s, *id)))
+        .filter(|(_, c)| !c.is_empty())
+        .collect()
 }

@@ -83,6 +83,7 @@ pub fn kind_code(k: CriterionKind) -> &'static str {
 }
 
 /// The criterion kind named `s` (standard when unknown).
+#[cfg(feature = "editor")]
 pub fn kind_from(s: &str) -> CriterionKind {
     match s {
         "bonus" => CriterionKind::Bonus,

@@ -38,6 +38,8 @@ pub use format::points_text;
 
 /// The IndexedDB database name.
 pub const DB_NAME: &str = "thidua";
+/// Where the editor module is served (`frontend/editor.html`, built with `--features editor`).
+pub const EDITOR_PATH: &str = "/editor/";
 const LANG_KEY: &str = "thidua.lang";
 /// Reads a refresh makes before leaving it to the next sync.
 const REFRESH_TRIES: u32 = 5;
@@ -414,13 +416,45 @@ pub fn App() -> impl IntoView {
         match LocalDb::open(DB_NAME).await {
             Ok(db) => {
                 let db = Rc::new(db);
-                let poke = sync::run(db.clone(), server_origin(), move || ctx.refresh());
+                let world = Rc::new(RefCell::new(World::new()));
+                let edit_lock = Rc::new(futures::lock::Mutex::new(()));
+                let edits = Rc::new(Cell::new(0u64));
+                let dirty = Rc::new(Cell::new(false));
+                let sink = sync::Sink {
+                    lock: edit_lock.clone(),
+                    synced: Box::new({
+                        let (world, edits, dirty) = (world.clone(), edits.clone(), dirty.clone());
+                        move |synced| {
+                            // A full read overlapping this is thrown away and made again.
+                            edits.set(edits.get().wrapping_add(1));
+                            let Some(d) = synced else {
+                                return ctx.refresh();
+                            };
+                            ctx.snap.update_untracked(|s| {
+                                if let Some(s) = s {
+                                    s.absorb_sync(d);
+                                }
+                            });
+                            let mut w = world.borrow_mut();
+                            for (id, r) in &d.records {
+                                w.set_view(*id, r.as_ref());
+                            }
+                            dirty.set(true);
+                        }
+                    }),
+                };
+                // Screens redraw once per sync, not once per page or batch.
+                let poke = sync::run(db.clone(), server_origin(), sink, move || {
+                    if dirty.replace(false) {
+                        ctx.snap.notify();
+                    }
+                });
                 ctx.services.set_value(Some(Services {
                     db,
                     poke,
-                    world: Rc::new(RefCell::new(World::new())),
-                    edit_lock: Rc::new(futures::lock::Mutex::new(())),
-                    edits: Rc::new(Cell::new(0)),
+                    world,
+                    edit_lock,
+                    edits,
                     refreshing: Rc::new(Cell::new(None)),
                 }));
                 ctx.refresh();
@@ -428,6 +462,21 @@ pub fn App() -> impl IntoView {
             Err(e) => ctx.fatal.set(Some(e.to_string())),
         }
     });
+
+    // The shell is a delegate's app; an account that runs a block (a secretary, an
+    // administrator) works in the editor module, which holds the screens only it opens.
+    // Both read the same IndexedDB, so nothing is carried over but the address.
+    if !cfg!(feature = "editor") {
+        Effect::new(move |_| {
+            if ctx.principal().is_some_and(|p| p.manages_any())
+                && let Some(w) = web_sys::window()
+            {
+                let _ = w
+                    .location()
+                    .replace(&format!("{EDITOR_PATH}{}", current_hash()));
+            }
+        });
+    }
 
     let toggle_lang = move |_| {
         let next = match ctx.lang.get_untracked() {

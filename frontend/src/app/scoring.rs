@@ -41,7 +41,7 @@ fn table_for(s: &Snapshot, covenant_id: Uuid) -> Option<(Arc<ScoringTable>, Poin
         criteria: Vec::new(),
         signatures: Vec::new(),
     };
-    for r in s.records.values() {
+    for r in s.others() {
         match r {
             Record::Content(c) if c.covenant_id == covenant_id => doc.contents.push(c.clone()),
             Record::Criterion(c) if c.block_id == doc.covenant.block_id => {
@@ -94,7 +94,7 @@ fn sheet_or_new(sheet: Option<ScoreSheet>, ops: &mut Vec<Op>, k: SheetKey) -> Uu
 }
 
 fn find_sheet(s: &Snapshot, round: Uuid, scorer: Uuid, subject: Uuid) -> Option<ScoreSheet> {
-    s.records.values().find_map(|r| match r {
+    s.others().find_map(|r| match r {
         Record::ScoreSheet(x)
             if x.round_id == round && x.scorer == scorer && x.subject == subject =>
         {

@@ -91,9 +91,15 @@ pub(crate) fn router<S: Store>(
     if let Some(h) = hall_page {
         router = router.merge(hall::routes(h));
     }
-    let index = static_dir
-        .as_ref()
-        .and_then(|d| std::fs::read_to_string(d.join("index.html")).ok());
+    // The policy allows the inline loaders of both modules: the shell and the editor
+    // module under /editor/ (see scripts/env.sh, `build_app`).
+    let index = static_dir.as_ref().and_then(|d| {
+        let mut html = std::fs::read_to_string(d.join("index.html")).ok()?;
+        if let Ok(editor) = std::fs::read_to_string(d.join("editor").join("index.html")) {
+            html.push_str(&editor);
+        }
+        Some(html)
+    });
     let policies = headers::Policies::new(index.as_deref(), hsts);
     let router = match static_dir {
         Some(dir) => spa::serve(router, dir),
