@@ -3,8 +3,10 @@
 //! `sync_once` pushes the outbox in batches and pulls until the server has nothing more;
 //! refused mutations are set aside (visible with their reason) and the rest pushed again at
 //! once, so the queue never stalls on one bad change. `run` repeats it: soon after a local
-//! edit, when the network comes back or the tab becomes visible, every 15 s when idle, and
-//! with exponential backoff (2 s … 60 s) after a failure. The outbox survives reloads, so
+//! edit, when the network comes back or the tab becomes visible, at once when the server's
+//! event stream says a block changed (or reconnects after an outage), every 15 s when idle
+//! without that stream (60 s with it), and with exponential backoff (2 s … 60 s, at most 4 s
+//! while the stream is connected) after a failure. The outbox survives reloads, so
 //! nothing waits on this loop, and typing never waits on it either: edits go to IndexedDB.
 //! A push refused as `clock_ahead` (this device's clock runs ahead of the server's) is
 //! healed here: the pending edits are re-stamped from the server's time and pushed again.
@@ -28,6 +30,11 @@ pub const PUSH_BATCH: usize = 500;
 /// each, so fewer, larger pages store a block faster.
 pub const PULL_PAGE: u32 = 2_000;
 const IDLE_MS: u32 = 15_000;
+/// The fallback poll while the event stream is connected.
+const LIVE_IDLE_MS: u32 = 60_000;
+/// The longest wait after a failure while the event stream is connected (it reconnects by
+/// itself and says so, so the next try comes with it).
+const LIVE_BACKOFF_MS: u32 = 4_000;
 const MAX_BACKOFF_MS: u32 = 60_000;
 
 /// Why a sync stopped.
@@ -172,6 +179,24 @@ impl Poke {
     }
 }
 
+/// Opens the server's event stream for `token`: each change to a block the account reads,
+/// and each (re)connection after an outage, asks for a sync at once. `None` where the
+/// browser has no `EventSource`.
+fn listen(base_url: &str, token: &str, poke: &Poke) -> Option<web_sys::EventSource> {
+    // EventSource sends no headers: the token goes in the query (never logged by the
+    // server), as for the projector.
+    let es = web_sys::EventSource::new(&format!("{base_url}/api/v1/events?access_token={token}"))
+        .ok()?;
+    let p = poke.clone();
+    let wake = Closure::<dyn Fn()>::new(move || p.now());
+    for event in ["change", "ready"] {
+        let _ = es.add_event_listener_with_callback(event, wake.as_ref().unchecked_ref());
+    }
+    // Lives as long as the stream: one per sign-in.
+    wake.forget();
+    Some(es)
+}
+
 /// Starts the engine; `sink` takes what each answer stored, `after` runs after every
 /// attempt (to show the sync state).
 pub fn run(db: Rc<LocalDb>, base_url: String, sink: Sink, after: impl Fn() + 'static) -> Poke {
@@ -198,10 +223,27 @@ pub fn run(db: Rc<LocalDb>, base_url: String, sink: Sink, after: impl Fn() + 'st
             on_visible.forget();
         }
     }
+    let me = poke.clone();
     wasm_bindgen_futures::spawn_local(async move {
         let mut failures: u32 = 0;
+        let mut live: Option<(String, web_sys::EventSource)> = None;
         loop {
-            let wait = match sync_once(&db, &base_url, &sink).await {
+            let result = sync_once(&db, &base_url, &sink).await;
+            // Follow the server's events for the signed-in token: one opened for the
+            // current token, the old one closed on sign-out or a new sign-in.
+            let token = db.outgoing(0).await.ok().and_then(|(m, _)| m.token);
+            if live.as_ref().map(|(t, _)| t) != token.as_ref() {
+                if let Some((_, old)) = live.take() {
+                    old.close();
+                }
+                live = token.and_then(|t| listen(&base_url, &t, &me).map(|es| (t, es)));
+            }
+            let connected = live
+                .as_ref()
+                .is_some_and(|(_, es)| es.ready_state() == web_sys::EventSource::OPEN);
+            let wait = match result {
+                // The events wake the engine; polling is the fallback.
+                Ok(()) if connected => LIVE_IDLE_MS,
                 Ok(()) => {
                     failures = 0;
                     IDLE_MS
@@ -210,7 +252,11 @@ pub fn run(db: Rc<LocalDb>, base_url: String, sink: Sink, after: impl Fn() + 'st
                     failures = failures.saturating_add(1);
                     2_000u32
                         .saturating_mul(1 << failures.min(5).saturating_sub(1))
-                        .min(MAX_BACKOFF_MS)
+                        .min(if connected {
+                            LIVE_BACKOFF_MS
+                        } else {
+                            MAX_BACKOFF_MS
+                        })
                 }
                 Err(_) => MAX_BACKOFF_MS,
             };

@@ -44,7 +44,18 @@ pub fn validate_cell(
 
 /// Checks one value against an already looked-up leaf.
 pub fn check_value(table: &ScoringTable, leaf: &Leaf, value: CellValue) -> Result<(), DomainError> {
-    let code = || table.criteria[leaf.index].code.clone();
+    check_leaf(leaf, &table.criteria[leaf.index].code, table.step(), value)
+}
+
+/// Checks one value against a leaf whose code and the block's point step the caller
+/// already has: the app checks what is typed with this before anything is stored.
+pub fn check_leaf(
+    leaf: &Leaf,
+    code: &str,
+    step: Points,
+    value: CellValue,
+) -> Result<(), DomainError> {
+    let code = || code.to_owned();
     match (leaf.kind, value) {
         (CriterionKind::Standard | CriterionKind::Bonus, CellValue::Points(p)) => {
             if p < Points::ZERO || p > leaf.max {
@@ -54,7 +65,6 @@ pub fn check_value(table: &ScoringTable, leaf: &Leaf, value: CellValue) -> Resul
                     max: leaf.max,
                 });
             }
-            let step = table.step();
             if p.hundredths() % step.hundredths().max(1) != 0 {
                 return Err(DomainError::PointsOffStep {
                     code: code(),

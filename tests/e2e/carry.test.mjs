@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   BLOCK, TABLET, assertText, freePort, harness, launch, openSelfRound, pullAll, pushOps,
-  readIndexedDb, shot, signIn, startServer,
+  readIndexedDb, shot, signIn, startServer, typeScore,
 } from './helpers.mjs';
 
 const ROUND = '01900000-0000-7000-8000-00000000ca01';
@@ -32,6 +32,8 @@ test('unsynced changes travel by file, once, and an altered file is refused', as
     const context = await browser.newContext({ viewport: TABLET, acceptDownloads: true });
     const page = await context.newPage();
     page.on('pageerror', (e) => errors.push(`${username}: ${e.message}`));
+    // The secretary's irreversible steps ask first: confirmed here.
+    page.on('dialog', (d) => d.accept());
     await signIn(page, base, username);
     return { context, page };
   };
@@ -43,8 +45,8 @@ test('unsynced changes travel by file, once, and an altered file is refused', as
   await assertText(delegate.page.getByTestId('network'), 'Ngoại tuyến');
   await delegate.page.getByTestId('round-self').getByTestId('open-round').click();
   await delegate.page.getByTestId('sheet').waitFor();
-  await delegate.page.locator('[data-code="1.1"]').getByTestId('score-input').fill('6,5');
-  await delegate.page.locator('[data-code="2.2"]').getByTestId('score-input').fill('9');
+  await typeScore(delegate.page.locator('[data-code="1.1"]').getByTestId('score-input'), '6,5');
+  await typeScore(delegate.page.locator('[data-code="2.2"]').getByTestId('score-input'), '9');
   // The sheet and its two cells are in the outbox once the count reaches three.
   await delegate.page.waitForFunction(
     () => Number(document.querySelector('[data-testid="pending-count"]').textContent) >= 3,

@@ -25,7 +25,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   BLOCK, COVENANT, TABLET, apiLogin, assertText, freePort, harness, launch, pullAll, pushOps, shot,
-  signIn, startServer, unitId,
+  signIn, startServer, unitId, typeScore,
 } from './helpers.mjs';
 
 const h = harness();
@@ -42,7 +42,7 @@ async function scoreAndSubmit(page, v22, total) {
     if ((await row.getAttribute('data-kind')) !== 'standard') continue;
     const code = await row.getAttribute('data-code');
     const want = code === '2.2' ? String(v22) : await row.getAttribute('data-max');
-    await row.getByTestId('score-input').fill(want);
+    await typeScore(row.getByTestId('score-input'), want);
   }
   // Nine tablets share this machine's two cores, so the total may trail the typing by
   // seconds; a value that never arrives still fails, with what the page showed.
@@ -87,9 +87,13 @@ test('a whole conference: nine delegates, the projector, two ballots, minutes an
     page.on('pageerror', (e) => errors.push(`${username}: ${e.message}`));
     // Confirmations are accepted; a prompt takes the next queued answer.
     const answers = [];
-    page.on('dialog', (d) => d.accept(d.type() === 'prompt' ? answers.shift() : undefined));
+    const dialogs = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      d.accept(d.type() === 'prompt' ? answers.shift() : undefined);
+    });
     await signIn(page, base, username);
-    return { username, context, page, answers };
+    return { username, context, page, answers, dialogs };
   };
 
   // The projector, signed in as the observer account.
@@ -246,7 +250,14 @@ test('a whole conference: nine delegates, the projector, two ballots, minutes an
   await assertText(d9.page.getByTestId('ballot').nth(1).getByTestId('ballot-status'), 'Đơn vị đã bỏ phiếu');
 
   // The secretary closes both; the server counts.
+  // The secretary's tablet follows the server's events: every paper is counted on it within
+  // moments, with no tap on "sync now", before it is asked to close.
+  for (const i of [0, 1]) await assertText(ballots.nth(i), '9/9 đã bỏ phiếu', 5_000);
   for (const i of [0, 1]) await ballots.nth(i).getByTestId('close-ballot').click();
+  // Each irreversible step asked first, saying what it does.
+  assert.ok(sec.dialogs.some((m) => m.startsWith('Kết thúc bỏ phiếu khi mới 9/9 đơn vị có mặt đã bỏ phiếu?')), sec.dialogs.join(' | '));
+  assert.ok(sec.dialogs.some((m) => m.startsWith('Khóa vòng chấm? Đã nộp')), sec.dialogs.join(' | '));
+  assert.ok(sec.dialogs.some((m) => m.startsWith('Công bố kết quả?')), sec.dialogs.join(' | '));
   await assertText(sec.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
   await sec.page.getByRole('button', { name: 'Đồng bộ ngay' }).click();
   await assertText(ballots.nth(0).getByTestId('count'), 'Thu về 9', 20_000);

@@ -38,6 +38,12 @@ test('secretary: covenant editor, offline edit through a reload, round opened', 
 
   // 1. A wrong password is refused in words; then the secretary signs in and the demo block
   //    syncs into IndexedDB.
+  // The secretary's irreversible steps (agreeing, deleting, opening a round) ask first.
+  const dialogs = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    d.accept();
+  });
   await page.goto(base);
   await shot(page, '01-sign-in');
   await page.getByLabel('Tên đăng nhập').fill('thuky');
@@ -139,6 +145,7 @@ test('secretary: covenant editor, offline edit through a reload, round opened', 
   await assertText(page.getByTestId('covenant-status'), 'Đã gửi xin ý kiến');
   await page.getByTestId('agree').click();
   await assertText(page.getByTestId('covenant-status'), 'Đã thống nhất');
+  assert.ok(dialogs.some((m) => m.startsWith('Thông qua giao ước?')), dialogs.join(' | '));
   await page.getByRole('link', { name: '← Về trang khối' }).click();
   await page.getByTestId('open-round-self').click();
   await assertText(page.getByTestId('round-self').getByTestId('round-state'), 'Đang mở');

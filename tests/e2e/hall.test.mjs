@@ -13,7 +13,7 @@ import https from 'node:https';
 import path from 'node:path';
 import {
   CHROMIUM_ARGS, DIST, SERVER, TABLET, assertText, chromium, freePort, harness, openSelfRound,
-  shot, signIn, startServer, stopServer,
+  shot, signIn, startServer, stopServer, typeScore,
 } from './helpers.mjs';
 
 const ROUND = '01900000-0000-7000-8000-00000000ab01';
@@ -144,8 +144,8 @@ test('a tablet works through a Wi-Fi cut over the hall server\'s HTTPS', async (
   await page.getByTestId('block').waitFor({ timeout: 15_000 });
   await page.getByTestId('round-self').getByTestId('open-round').click();
   await page.getByTestId('sheet').waitFor();
-  await page.locator('[data-code="1.1"]').getByTestId('score-input').fill('7,5');
-  await page.locator('[data-code="2.2"]').getByTestId('score-input').fill('9');
+  await typeScore(page.locator('[data-code="1.1"]').getByTestId('score-input'), '7,5');
+  await typeScore(page.locator('[data-code="2.2"]').getByTestId('score-input'), '9');
   await page.waitForFunction(
     () => Number(document.querySelector('[data-testid="pending-count"]').textContent) >= 3,
   );

@@ -96,6 +96,13 @@ export async function signIn(page, base, username) {
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 15_000 });
 }
 
+// Types a score and commits it with Enter, as a delegate does (a field is stored when
+// committed: Enter, Tab or leaving it).
+export async function typeScore(field, value) {
+  await field.fill(value);
+  await field.press('Enter');
+}
+
 // The demo block and its covenant (shared::demo ids).
 export const BLOCK = '01900000-0000-7000-8000-000000000064';
 export const COVENANT = '01900000-0000-7000-8000-0000000000c8';

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   BLOCK, TABLET, assertText, freePort, harness, launch, openSelfRound, pullAll, shot, signIn,
-  startServer, stopServer,
+  startServer, stopServer, typeScore,
 } from './helpers.mjs';
 
 const ROUND = '01900000-0000-7000-8000-00000000e201';
@@ -18,16 +18,24 @@ const h = harness();
 // Every score field's value, in document order.
 const values = (page) => page.getByTestId('score-input').evaluateAll((els) => els.map((e) => e.value));
 
-// Fills every standard criterion with its maximum, then applies `tweak`.
-async function score(page, tweak) {
+// Fills every standard criterion with its maximum, typed or (`taps`) with the maximum
+// button, then applies `tweak`; returns the taps a tapping delegate made.
+async function score(page, tweak, taps = false) {
   const rows = page.getByTestId('criterion-row');
   const n = await rows.count();
+  let count = 0;
   for (let i = 0; i < n; i++) {
     const row = rows.nth(i);
     if ((await row.getAttribute('data-kind')) !== 'standard') continue;
-    await row.getByTestId('score-input').fill(await row.getAttribute('data-max'));
+    if (taps) {
+      await row.getByTestId('max').click();
+      count += 1;
+    } else {
+      await typeScore(row.getByTestId('score-input'), await row.getAttribute('data-max'));
+    }
   }
   await tweak((code) => page.locator(`[data-testid="criterion-row"][data-code="${code}"]`));
+  return { count, rows: n };
 }
 
 test('two delegates score offline, keep every cell through a reload, and see each other', async () => {
@@ -70,22 +78,53 @@ test('two delegates score offline, keep every cell through a reload, and see eac
 
   // Delegate 1: all at maximum but 1.1 at 7,5; two late reports (−1 each); 3 bonus points.
   await score(d1.page, async (row) => {
-    await row('1.1').getByTestId('score-input').fill('7,5');
+    await typeScore(row('1.1').getByTestId('score-input'), '7,5');
     await row('1.1').getByTestId('note-input').fill('Thiếu biên bản quán triệt quý IV');
     await row('7.3').getByRole('button', { name: 'Thêm' }).click();
     await row('7.3').getByRole('button', { name: 'Thêm' }).click();
     const bonus = d1.page.locator('[data-testid="criterion-row"][data-kind="bonus"]').first();
-    await bonus.getByTestId('score-input').fill('3');
+    await typeScore(bonus.getByTestId('score-input'), '3');
   });
   await assertText(d1.page.getByTestId('sheet-total'), '100,5');
   // Every criterion has its answer: the disqualifier, left unmarked, is not a gap.
   await assertText(d1.page.getByTestId('sheet-footer'), 'đã chấm 18/18');
-  // Delegate 2: all at maximum but 2.2 at 9 and 1.2 one step (0,5) below its 7.
-  await score(d2.page, async (row) => {
-    await row('2.2').getByTestId('score-input').fill('9');
+  // Delegate 2 taps instead of typing: all at maximum (one tap each) but 2.2 at 9 (two taps
+  // down from 10) and 1.2 one step (0,5) below its 7.
+  const taps = await score(d2.page, async (row) => {
+    await row('2.2').getByRole('button', { name: 'Bớt' }).click();
+    await row('2.2').getByRole('button', { name: 'Bớt' }).click();
     await row('1.2').getByRole('button', { name: 'Bớt' }).click();
-  });
+  }, true);
   await assertText(d2.page.getByTestId('sheet-total'), '98,5');
+  const tapped = taps.count + 3;
+  console.log(`taps per sheet: ${tapped} taps for ${taps.rows} criteria (${(tapped / taps.rows).toFixed(2)} per criterion)`);
+  assert.ok(tapped / taps.rows < 2, 'well under two taps per criterion');
+
+  // What is on screen is what counts: a refused value stays in the field, marked, the total
+  // does not move, submitting waits, and the value that counts is one tap away.
+  {
+    const row = d2.page.locator('[data-testid="criterion-row"][data-code="2.2"]');
+    const field = row.getByTestId('score-input');
+    await field.fill('11');
+    await assertText(row.getByTestId('cell-error'), 'Chưa lưu; giá trị đang tính: 9');
+    assert.equal(await field.getAttribute('aria-invalid'), 'true');
+    await field.press('Enter');
+    await assertText(d2.page.getByTestId('sheet-total'), '98,5');
+    assert.equal(await d2.page.getByTestId('submit').count(), 0, 'no submit while a field is refused');
+    await assertText(d2.page.getByTestId('sheet-invalid'), 'giữ giá trị không được nhận');
+    await row.getByTestId('restore').click();
+    assert.equal(await field.inputValue(), '9');
+    assert.equal(await field.getAttribute('aria-invalid'), 'false');
+    await d2.page.getByTestId('submit').waitFor();
+    // The arrow keys step; "−" on an empty cell leaves it empty.
+    await field.press('ArrowUp');
+    await assertText(d2.page.getByTestId('sheet-total'), '99');
+    await field.press('ArrowDown');
+    await assertText(d2.page.getByTestId('sheet-total'), '98,5');
+    const bonus = d2.page.locator('[data-testid="criterion-row"][data-kind="bonus"]').first();
+    await bonus.getByRole('button', { name: 'Bớt' }).click();
+    assert.equal(await bonus.getByTestId('score-input').inputValue(), '');
+  }
   await shot(d1.page, '05-scoring-sheet-offline');
 
   // A reload with no network keeps every cell, and the note.
@@ -106,7 +145,7 @@ test('two delegates score offline, keep every cell through a reload, and see eac
   // IndexedDB, and a new tab (offline, from the service worker) shows it.
   {
     const pending = Number(await d2.page.getByTestId('pending-count').textContent());
-    await d2.page.locator('[data-code="4.1"]').getByTestId('score-input').fill('4,5');
+    await typeScore(d2.page.locator('[data-code="4.1"]').getByTestId('score-input'), '4,5');
     await d2.page.waitForFunction(
       (n) => Number(document.querySelector('[data-testid="pending-count"]').textContent) > n,
       pending,

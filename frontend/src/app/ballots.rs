@@ -114,7 +114,7 @@ fn render(root: &Element, s: &Snapshot, b: &Block, lang: Lang) {
         .as_ref()
         .and_then(|m| m.principal.clone())
         .unwrap_or_default();
-    let manages = principal.manages(b.id);
+    let manages = super::runs_block(&principal, b.id);
     let mine = principal.unit_in(b.id);
     // Papers cast here and not yet acknowledged: the local ballot learns of a vote only
     // from the server's receipt, so the outbox says "voted, waiting to send".
@@ -360,10 +360,19 @@ fn act(ctx: Ctx, block: Uuid, button: &Element, error: RwSignal<Option<String>>)
     let id = Uuid::parse_str(&arg).unwrap_or_default();
     let state = |to: BallotState| vec![Op::set(id, "state", serde_json::json!(to.as_str()))];
     let ops = match what.as_str() {
+        // The shell has no secretary's buttons (`runs_block`): leave their code out.
+        "open" | "close" | "delete" | "create" if !cfg!(feature = "editor") => return,
+        "open" | "close" | "delete" if !confirm_ballot(ctx, id, &what) => return,
         "open" => state(BallotState::Open),
         "close" => state(BallotState::Closed),
         "delete" => vec![Op::Delete { id }],
         "create" => {
+            if !super::confirm(ctx.t(
+                "Tạo cuộc bỏ phiếu này? Danh sách đơn vị có mặt lấy theo thông tin cuộc họp.",
+                "Create this ballot? Who is present comes from the meeting's details.",
+            )) {
+                return;
+            }
             let Some(op) = ctx.snap.with_untracked(|s| {
                 let s = s.as_ref()?;
                 let b = data::block(s, block)?;
@@ -402,6 +411,57 @@ fn act(ctx: Ctx, block: Uuid, button: &Element, error: RwSignal<Option<String>>)
         _ => return,
     };
     ctx.run(ops, error);
+}
+
+/// Asks the secretary to confirm opening, closing or deleting a ballot, saying what it
+/// does: closing names the present units that have not voted yet.
+fn confirm_ballot(ctx: Ctx, id: Uuid, what: &str) -> bool {
+    let l = ctx.lang.get_untracked();
+    let question = ctx.snap.with_untracked(|s| {
+        let s = s.as_ref()?;
+        let Some(Record::Ballot(b)) = s.records.get(&id) else {
+            return None;
+        };
+        Some(match what {
+            "close" => {
+                let missing: Vec<String> = b
+                    .present
+                    .iter()
+                    .filter(|u| !b.voted.contains(u))
+                    .map(|u| data::short_name(s, *u))
+                    .collect();
+                let mut q = format!(
+                    "{} {}/{} {}",
+                    l.t("Kết thúc bỏ phiếu khi mới", "Close the ballot with"),
+                    b.voted.len(),
+                    b.present.len(),
+                    l.t("đơn vị có mặt đã bỏ phiếu?", "present units voted?"),
+                );
+                if !missing.is_empty() {
+                    q.push_str(&format!(
+                        "\n{} {}",
+                        l.t("Chưa bỏ phiếu:", "Not voted yet:"),
+                        missing.join(", ")
+                    ));
+                }
+                q.push_str(l.t(
+                    "\nSau khi kết thúc, phiếu gửi muộn không được tính.",
+                    "\nOnce closed, a late paper is not counted.",
+                ));
+                q
+            }
+            "open" => l
+                .t(
+                    "Mở bỏ phiếu? Sau khi mở, danh sách đơn vị có mặt không đổi được.",
+                    "Open the ballot? Once open, who is present cannot change.",
+                )
+                .to_owned(),
+            _ => l
+                .t("Xóa cuộc bỏ phiếu nháp này?", "Delete this draft ballot?")
+                .to_owned(),
+        })
+    });
+    question.is_some_and(|q| super::confirm(&q))
 }
 
 /// A draft ballot on every member; those the meeting's details mark absent do not vote.

@@ -363,7 +363,15 @@ pub fn CovenantEditor(
             return;
         };
         match act.as_str() {
-            "status" if matches!(arg.as_str(), "draft" | "circulated" | "agreed") => {
+            "status"
+                if cfg!(feature = "editor")
+                    && matches!(arg.as_str(), "draft" | "circulated" | "agreed")
+                    && (arg != "agreed"
+                        || super::confirm(ctx.t(
+                            "Thông qua giao ước? Sau khi thông qua, nội dung chỉ đổi được bằng một bản sửa đổi.",
+                            "Agree the covenant? Once agreed, its text changes only by an amendment.",
+                        ))) =>
+            {
                 run(vec![Op::set(
                     p.covenant.id,
                     "status",
@@ -374,7 +382,7 @@ pub fn CovenantEditor(
             "new-content" => start(Target::NewContent, &p),
             // Editing the covenant's text lives in the editor module only.
             #[cfg(feature = "editor")]
-            _ => edit_clicked(act.as_str(), &arg, &p, run, start),
+            _ => edit_clicked(act.as_str(), &arg, &p, run, start, ctx.lang.get_untracked()),
             #[cfg(not(feature = "editor"))]
             _ => {}
         }
@@ -389,13 +397,7 @@ pub fn CovenantEditor(
             .with(|s| s.as_ref().map(|s| s.pending_targets()).unwrap_or_default());
         let l = ctx.lang.get();
         // The shell shows the covenant; the editor module edits it.
-        let card = card_html(
-            &p,
-            block,
-            cfg!(feature = "editor") && who.manages(block),
-            &pending,
-            l,
-        );
+        let card = card_html(&p, block, super::runs_block(&who, block), &pending, l);
         let current = chosen.get_untracked();
         let mut history = format!(
             "<section class=\"card\"><h3>{}</h3><ul>",
@@ -446,6 +448,7 @@ fn edit_clicked(
     p: &Parts,
     run: impl Fn(Vec<Op>),
     start: impl Fn(Target, &Parts),
+    lang: crate::i18n::Lang,
 ) {
     let Ok(id) = Uuid::parse_str(arg) else {
         return;
@@ -469,7 +472,23 @@ fn edit_clicked(
             },
             p,
         ),
-        ("delete", _) => run(vec![Op::Delete { id }]),
+        ("delete", c) => {
+            let name = match c {
+                Some(c) => format!("{} {}", c.code, c.title),
+                None => contents
+                    .iter()
+                    .find(|x| x.id == id)
+                    .map(|x| format!("{} {}", x.code, x.title))
+                    .unwrap_or_default(),
+            };
+            let question = match lang {
+                crate::i18n::Lang::Vi => format!("Xóa «{name}» khỏi bản dự thảo?"),
+                crate::i18n::Lang::En => format!("Delete «{name}» from the draft?"),
+            };
+            if super::confirm(&question) {
+                run(vec![Op::Delete { id }]);
+            }
+        }
         ("up" | "down", _) => {
             let dir = if act == "up" { -1 } else { 1 };
             let ops = match criterion {

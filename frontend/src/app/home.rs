@@ -85,6 +85,16 @@ pub fn BlockHome(
             let s = s.as_ref()?;
             let b = data::block(s, block)?;
             match act.as_str() {
+                // The shell has no such buttons (`runs_block`): leave their code out.
+                _ if !cfg!(feature = "editor") => None,
+                "open-round"
+                    if !super::confirm(ctx.t(
+                        "Mở vòng chấm này? Các đại biểu sẽ chấm theo giao ước đã thông qua.",
+                        "Open this round? Delegates score against the agreed covenant.",
+                    )) =>
+                {
+                    None
+                }
                 "open-round" => open_round(s, &b, &arg).map(|r| {
                     r.map(|r| Op::Create {
                         record: Record::Round(r),
@@ -97,6 +107,9 @@ pub fn BlockHome(
                         _ => RoundState::Published,
                     };
                     let id = Uuid::parse_str(&arg).ok()?;
+                    if to != RoundState::Open && !confirm_round(ctx, s, &b, id, to) {
+                        return None;
+                    }
                     Some(Ok(Op::set(id, "state", serde_json::json!(to.as_str()))))
                 }
                 _ => None,
@@ -114,6 +127,44 @@ pub fn BlockHome(
         {move || error.get().map(|e| view! { <p class="error card" role="alert">{e}</p> })}
         <Ballots block=block />
     }
+}
+
+/// Asks the secretary to confirm locking or publishing a round, saying what it does:
+/// locking counts the sheets not yet submitted, publishing says results then show to all.
+fn confirm_round(ctx: Ctx, s: &Snapshot, b: &Block, id: Uuid, to: RoundState) -> bool {
+    let l = ctx.lang.get_untracked();
+    let Some(r) = data::round(s, id) else {
+        return false;
+    };
+    let submitted = data::sheets(s, id).iter().filter(|x| x.submitted).count();
+    let owed = data::expected_sheets(b, &r);
+    let q = if to == RoundState::Locked {
+        format!(
+            "{} {}/{} {}\n{}",
+            l.t("Khóa vòng chấm? Đã nộp", "Lock the round? Submitted:"),
+            submitted,
+            owed,
+            l.t("phiếu.", "sheets."),
+            if submitted < owed {
+                l.t(
+                    "Phiếu chưa nộp sẽ không được tính; đại biểu không chấm tiếp được.",
+                    "Sheets not submitted will not count; delegates can no longer score.",
+                )
+            } else {
+                l.t(
+                    "Đại biểu không sửa phiếu được nữa.",
+                    "Delegates can no longer change their sheets.",
+                )
+            },
+        )
+    } else {
+        l.t(
+            "Công bố kết quả? Mọi đại biểu sẽ thấy kết quả, và quy tắc, thành viên của khối không sửa được nữa.",
+            "Publish the results? Every delegate will see them, and the block's rules and members are frozen.",
+        )
+        .to_owned()
+    };
+    super::confirm(&q)
 }
 
 /// The round of `stage` (wire name) for the block's agreed covenant: pairs by lot when the
@@ -161,7 +212,7 @@ fn block_html(s: &Snapshot, b: &Block, l: Lang) -> String {
         .as_ref()
         .and_then(|m| m.principal.clone())
         .unwrap_or_default();
-    let manages = principal.manages(b.id);
+    let manages = super::runs_block(&principal, b.id);
     let mine = principal.unit_in(b.id);
     let members = data::members(s, b);
     let latest = data::covenants(s, b.id).last().cloned();

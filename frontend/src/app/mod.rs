@@ -260,7 +260,7 @@ impl Ctx {
         self.lang.get_untracked().t(vi, en).to_owned()
     }
 
-    /// Reads IndexedDB again and shows it if anything changed.
+    /// Reads IndexedDB again, whole, and shows it.
     pub fn refresh(self) {
         let Some(s) = self.services.get_value() else {
             return;
@@ -299,12 +299,10 @@ impl Ctx {
             if s.edits.get() != seen {
                 continue;
             }
-            // Re-render only on a real change: an idle sync leaves the page, and the
-            // field being typed in, untouched.
-            if self.snap.with_untracked(|old| old.as_ref() != Some(&fresh)) {
-                *s.world.borrow_mut() = world_of(&fresh);
-                self.snap.set(Some(fresh));
-            }
+            // A full read happens only at start, sign-in, wipe and re-stamping (syncs hand
+            // over what changed), so it always redraws.
+            *s.world.borrow_mut() = world_of(&fresh);
+            self.snap.set(Some(fresh));
             return;
         }
     }
@@ -386,6 +384,13 @@ fn on_window(event: &str, f: impl Fn() + 'static) {
     }
 }
 
+/// Whether this module shows `p` the controls that run `block` (rounds, ballots,
+/// corrections): only the editor module does; in the shell the answer is a constant
+/// `false`, so that code is left out of the delegate's download.
+pub fn runs_block(p: &Principal, block: uuid::Uuid) -> bool {
+    cfg!(feature = "editor") && p.manages(block)
+}
+
 /// Asks the user to confirm; `true` when there is no window to ask in.
 pub fn confirm(message: &str) -> bool {
     web_sys::window().is_none_or(|w| w.confirm_with_message(message).unwrap_or(false))
@@ -424,6 +429,7 @@ pub fn App() -> impl IntoView {
                     lock: edit_lock.clone(),
                     synced: Box::new({
                         let (world, edits, dirty) = (world.clone(), edits.clone(), dirty.clone());
+                        let drawn = Cell::new(0u64);
                         move |synced| {
                             // A full read overlapping this is thrown away and made again.
                             edits.set(edits.get().wrapping_add(1));
@@ -435,15 +441,26 @@ pub fn App() -> impl IntoView {
                                     s.absorb_sync(d);
                                 }
                             });
-                            let mut w = world.borrow_mut();
-                            for (id, r) in &d.records {
-                                w.set_view(*id, r.as_ref());
+                            {
+                                let mut w = world.borrow_mut();
+                                for (id, r) in &d.records {
+                                    w.set_view(*id, r.as_ref());
+                                }
                             }
-                            dirty.set(true);
+                            // A long pull shows its first pages at once (the block's own
+                            // records come first), then redraws at most once a second.
+                            let now = crate::ids::now_ms();
+                            if now.saturating_sub(drawn.get()) >= 1_000 {
+                                drawn.set(now);
+                                dirty.set(false);
+                                ctx.snap.notify();
+                            } else {
+                                dirty.set(true);
+                            }
                         }
                     }),
                 };
-                // Screens redraw once per sync, not once per page or batch.
+                // What the throttle above held back is drawn when the sync ends.
                 let poke = sync::run(db.clone(), server_origin(), sink, move || {
                     if dirty.replace(false) {
                         ctx.snap.notify();

@@ -1,13 +1,16 @@
 //! The scoring sheet, built for a tablet: one subject unit at a time, each criterion with
 //! its maximum and guidance, a large stepper and a number field per cell, a note per cell,
-//! running totals per content and overall, and a submit step with a summary. Every
-//! keystroke that makes a valid value is committed to IndexedDB at once, so moving between
-//! units, reloading or losing the network never loses anything.
+//! running totals per content and overall, and a submit step with a summary. What is typed
+//! is checked at once by the shared rules and committed to IndexedDB on Enter, Tab or
+//! leaving the field; a refused value stays visible, marked, and blocks submitting, so the
+//! screen never shows a value other than the one counted without saying so. Moving between
+//! units, reloading or losing the network never loses a committed value.
 //!
-//! Fields are not bound to the snapshot while focused: a sync landing mid-typing updates
-//! the others, never the one under the user's finger.
+//! A score field holding typed text not yet committed, and a focused note, are not bound
+//! to the snapshot: a sync landing mid-typing updates the others, never the one under the
+//! user's finger.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -20,7 +23,7 @@ use shared::covenant::{CovenantDoc, Leaf, ScoringTable};
 use shared::model::{CriterionKind, Round, ScoreCell, ScoreSheet};
 use shared::mutation::Op;
 use shared::round::RoundState;
-use shared::sheet::{CellValue, SheetTotals};
+use shared::sheet::{CellValue, SheetTotals, check_leaf};
 use shared::{Points, Record};
 use uuid::Uuid;
 
@@ -276,7 +279,7 @@ fn SheetEditor(
                     && s.meta
                         .as_ref()
                         .and_then(|m| m.principal.as_ref())
-                        .is_some_and(|p| p.manages(block_id))
+                        .is_some_and(|p| super::runs_block(p, block_id))
             })
         })
     });
@@ -318,6 +321,7 @@ fn SheetEditor(
     });
     let leaf_count = table.to_score();
     let confirming = RwSignal::new(false);
+    let invalid = RwSignal::new(BTreeSet::<Uuid>::new());
     let submit_error = RwSignal::new(None::<String>);
     // Opens the summary and brings it into view, on a phone as on a tablet.
     let open_summary = move || {
@@ -403,7 +407,7 @@ fn SheetEditor(
                     let leaf = table.leaf(c.id).ok();
                     match leaf {
                         Some(leaf) => view! {
-                            <CellRow criterion=c.clone() leaf=leaf step=step cells=cells writable=writable correctable=correctable set_value=set_value.clone() />
+                            <CellRow criterion=c.clone() leaf=leaf step=step cells=cells writable=writable correctable=correctable set_value=set_value.clone() invalid=invalid />
                         }
                         .into_any(),
                         None => {
@@ -460,12 +464,22 @@ fn SheetEditor(
                     </tbody>
                 </table>
                 {disq.then(|| view! { <p class="error">{tr("Có tiêu chí loại trừ được đánh dấu.", "A disqualifier is marked.")}</p> })}
-                {(scored < leaf_count).then(|| view! {
-                    <p class="warning">{text(move || format!("{} {}/{}", ctx.t("Chưa chấm đủ tiêu chí:", "Criteria scored:"), scored, leaf_count))}</p>
+                {(scored < leaf_count).then(|| {
+                    // Named, so submitting an incomplete sheet is a choice, not a slip.
+                    let have = cells.get();
+                    let missing: Vec<String> = table
+                        .criteria
+                        .iter()
+                        .filter(|c| table.leaf(c.id).is_ok_and(|l| l.needs_value()) && !have.contains_key(&c.id))
+                        .map(|c| c.code.clone())
+                        .collect();
+                    view! {
+                        <p class="warning" data-testid="missing">{text(move || format!("{} {}/{} · {} {}", ctx.t("Chưa chấm đủ tiêu chí:", "Criteria scored:"), scored, leaf_count, ctx.t("còn thiếu", "missing"), missing.join(", ")))}</p>
+                    }
                 })}
                 <p>{tr("Sau khi nộp, phiếu không sửa được nữa (trừ khi thư ký mở lại).", "Once submitted, the sheet cannot be changed (unless the secretary reopens it).")}</p>
                 <div class="actions">
-                    {text_button("", Some("confirm-submit"), tr("Xác nhận nộp phiếu", "Submit the sheet"), submit)}
+                    {text_button("", Some("confirm-submit"), if scored < leaf_count { tr("Vẫn nộp phiếu còn thiếu", "Submit it incomplete") } else { tr("Xác nhận nộp phiếu", "Submit the sheet") }, submit)}
                     {text_button("secondary", None, tr("Quay lại chấm tiếp", "Back to scoring"), move || confirming.set(false))}
                 </div>
                 {move || submit_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
@@ -489,9 +503,13 @@ fn SheetEditor(
                 <strong data-testid="sheet-total">{text(move || points_text(sums.get().1, ctx.lang.get()))}</strong>
                 <span class="muted">" · " {text(move || format!("{} {}/{}", ctx.t("đã chấm", "scored"), sums.get().5, leaf_count))}</span>
             </span>
-            {move || (writable.get() && !confirming.get()).then(|| text_button("", Some("submit"), tr("Nộp phiếu…", "Submit…"), open_summary))}
+            {move || match (writable.get() && !confirming.get(), invalid.with(|i| i.len())) {
+                (false, _) => None,
+                (true, 0) => Some(text_button("", Some("submit"), tr("Nộp phiếu…", "Submit…"), open_summary).into_any()),
+                (true, _) => Some(view! { <p class="error" data-testid="sheet-invalid">{tr("Có ô giữ giá trị không được nhận: sửa lại hoặc dùng lại giá trị đã lưu rồi mới nộp được.", "A field holds a refused value: fix it or go back to the stored value to submit.")}</p> }.into_any()),
+            }}
         </div>
-        {move || (confirming.get() && writable.get()).then(summary.clone())}
+        {move || (confirming.get() && writable.get() && invalid.with(|i| i.is_empty())).then(summary.clone())}
     }
 }
 
@@ -513,6 +531,8 @@ fn CellRow(
     writable: Memo<bool>,
     correctable: Memo<bool>,
     set_value: SetValue,
+    /// Criteria whose field holds a refused value: the sheet cannot be submitted.
+    invalid: RwSignal<BTreeSet<Uuid>>,
 ) -> impl IntoView {
     let ctx = Ctx::get();
     let id = criterion.id;
@@ -527,11 +547,12 @@ fn CellRow(
             .and_then(|d| d.active_element())
             .is_some_and(|a| a == ***el)
     };
-    // Shows the stored value, except in the field being typed in.
+    // Shows the stored value, except while the field holds typed text not yet committed.
+    let typing = RwSignal::new(false);
     Effect::new(move |_| {
         let v = value.get();
         if let Some(el) = input.get()
-            && !focused(&el)
+            && !typing.get_untracked()
         {
             el.set_value(&value_text(v, ctx));
         }
@@ -555,32 +576,73 @@ fn CellRow(
         let change = change.clone();
         move |v: Option<CellValue>| change(Box::new(move |_| v))
     };
+    // What is typed is checked at once and stored only when it is committed (Enter, Tab, or
+    // leaving the field): a refused value stays in the field, marked, with the value that
+    // counts one tap away, and the sheet cannot be submitted meanwhile.
+    let code_for_check = criterion.code.clone();
+    let parse = move |text: &str| -> Result<Option<CellValue>, String> {
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        let v = match leaf.kind {
+            CriterionKind::Deduction => text.trim().parse::<u32>().ok().map(CellValue::Count),
+            _ => parse_points(text).map(CellValue::Points),
+        }
+        .ok_or_else(|| {
+            ctx.lang
+                .get_untracked()
+                .t("Không phải là số hợp lệ", "Not a valid number")
+                .to_owned()
+        })?;
+        check_leaf(&leaf, &code_for_check, step, v).map_err(|e| ctx.domain_message(&e))?;
+        Ok(Some(v))
+    };
+    let flag = move |bad: bool| {
+        invalid.update(|set| {
+            if bad {
+                set.insert(id);
+            } else {
+                set.remove(&id);
+            }
+        })
+    };
     let on_input = {
+        let parse = parse.clone();
+        move |ev: leptos::ev::Event| {
+            typing.set(true);
+            let e = parse(&event_target_value(&ev)).err();
+            flag(e.is_some());
+            error.set(e);
+        }
+    };
+    let on_commit = {
         let run = run.clone();
         move |ev: leptos::ev::Event| {
-            let text = event_target_value(&ev);
-            if text.trim().is_empty() {
-                run(None);
-                return;
-            }
-            let parsed = match leaf.kind {
-                CriterionKind::Deduction => text.trim().parse::<u32>().ok().map(CellValue::Count),
-                _ => parse_points(&text).map(CellValue::Points),
-            };
-            match parsed {
-                Some(v) => run(Some(v)),
-                None => error.set(Some(
-                    ctx.lang
-                        .get_untracked()
-                        .t("Không phải là số hợp lệ", "Not a valid number")
-                        .to_owned(),
-                )),
+            if let Ok(v) = parse(&event_target_value(&ev)) {
+                typing.set(false);
+                // "9,0" reads back as "9": the field shows the value as stored.
+                if let Some(el) = input.get_untracked() {
+                    el.set_value(&value_text(v, ctx));
+                }
+                if v != value.get_untracked() {
+                    run(v);
+                }
             }
         }
+    };
+    // Puts the value that counts back in the field.
+    let restore = move || {
+        if let Some(el) = input.get_untracked() {
+            el.set_value(&value_text(value.get_untracked(), ctx));
+        }
+        typing.set(false);
+        flag(false);
+        error.set(None);
     };
     let bump = {
         let change = change.clone();
         move |dir: i64| {
+            restore();
             change(Box::new(move |current| match (leaf.kind, current) {
                 (CriterionKind::Deduction, v) => {
                     let n = match v {
@@ -591,18 +653,16 @@ fn CellRow(
                     Some(CellValue::Count(u32::try_from(n).unwrap_or(0)))
                 }
                 (_, v) => {
-                    let p = match v {
-                        Some(CellValue::Points(p)) => p.hundredths(),
-                        _ => {
-                            if dir > 0 {
-                                0
-                            } else {
-                                leaf.max.hundredths() + step.hundredths()
-                            }
-                        }
+                    // "−" on an empty cell leaves it empty; dir 0 is "the maximum".
+                    let p = match (v, dir) {
+                        (_, 0) => leaf.max.hundredths(),
+                        (Some(CellValue::Points(p)), _) => p.hundredths() + dir * step.hundredths(),
+                        (v, d) if d < 0 => return v,
+                        _ => step.hundredths(),
                     };
-                    let p = (p + dir * step.hundredths()).clamp(0, leaf.max.hundredths());
-                    Some(CellValue::Points(Points::from_hundredths(p)))
+                    Some(CellValue::Points(Points::from_hundredths(
+                        p.clamp(0, leaf.max.hundredths()),
+                    )))
                 }
             }))
         }
@@ -660,7 +720,7 @@ fn CellRow(
     let guidance = criterion.guidance.clone();
     let kind = leaf.kind;
     let max = leaf.max;
-    let (minus, plus) = (bump.clone(), bump);
+    let (minus, plus, keys, top) = (bump.clone(), bump.clone(), bump.clone(), bump);
     let toggle = run.clone();
     let locked = Signal::derive(move || !writable.get());
     let input_area = match kind {
@@ -678,8 +738,16 @@ fn CellRow(
             <div class="stepper">
                 {button("step", None, Signal::stored("−"), Some(tr("Bớt", "Less")), Some(locked), move || minus(-1))}
                 <input id=field_id.clone() node_ref=input type="text" inputmode="decimal" autocomplete="off"
-                    class="score" data-testid="score-input" disabled=move || !writable.get() on:input=on_input />
+                    class="score" data-testid="score-input" disabled=move || !writable.get()
+                    aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
+                    on:input=on_input on:change=on_commit
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                        let dir = match ev.key().as_str() { "ArrowUp" => 1, "ArrowDown" => -1, _ => return };
+                        ev.prevent_default();
+                        keys(dir);
+                    } />
                 {button("step", None, Signal::stored("+"), Some(tr("Thêm", "More")), Some(locked), move || plus(1))}
+                {(kind != CriterionKind::Deduction).then(|| button("step max", Some("max"), tr("Tối đa", "Max"), Some(tr("Cho điểm tối đa", "Give the maximum")), Some(locked), move || top(0)))}
             </div>
         }
         .into_any(),
@@ -700,12 +768,17 @@ fn CellRow(
             </div>
             <div class="crit-input">
                 {input_area}
-                {move || (correctable.get() && cell.get().is_some()).then(|| button("secondary", Some("correct"), tr("Đính chính…", "Correct…"), None, None, correct))}
+                {move || (cfg!(feature = "editor") && correctable.get() && cell.get().is_some()).then(|| button("secondary", Some("correct"), tr("Đính chính…", "Correct…"), None, None, correct))}
                 <label class="sr-only" for=note_id.clone()>{tr("Ghi chú", "Note")}</label>
                 <input id=note_id node_ref=note_input type="text" class="note" data-testid="note-input"
                     placeholder=move || { if cell.get().is_some() { ctx.t("Ghi chú, minh chứng…", "Note, evidence…") } else { ctx.t("Chấm điểm trước khi ghi chú", "Score first, then add a note") } }
                     disabled=move || !writable.get() || cell.get().is_none() on:input=on_note />
-                {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="cell-error">{e}</p> })}
+                {move || error.get().map(|e| view! {
+                    <p class="error" role="alert" data-testid="cell-error">{e} " "
+                        {text(move || format!("{} {}", ctx.t("Chưa lưu; giá trị đang tính:", "Not saved; the value counted:"), match value.get() { None => "—".to_owned(), v => value_text(v, ctx) }))} " "
+                        {button("link", Some("restore"), tr("Dùng lại giá trị này", "Use that value"), None, None, restore)}
+                    </p>
+                })}
             </div>
         </div>
     }
@@ -726,7 +799,7 @@ fn Results(round: Uuid) -> impl IntoView {
                     && s.meta
                         .as_ref()
                         .and_then(|m| m.principal.as_ref())
-                        .is_some_and(|p| p.manages(r.block_id));
+                        .is_some_and(|p| super::runs_block(p, r.block_id));
                 let submitted: Vec<ScoreSheet> = data::sheets(s, round)
                     .into_iter()
                     .filter(|x| x.submitted)

@@ -109,7 +109,12 @@ pub(crate) fn router<S: Store>(
     // Gzip matters on a meeting hall's Wi-Fi: the wasm module and a full pull shrink ~3×.
     router
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        // Spans name the path only: an EventSource's `?access_token=` never reaches a log.
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &axum::http::Request<axum::body::Body>| {
+                tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+            },
+        ))
 }
 
 /// Refuses a push whose stamps run ahead of this server's clock by more than the allowed
