@@ -188,7 +188,11 @@ test('a whole conference: nine delegates, the projector, two ballots, minutes an
   assert.deepEqual(selfTotals, [1, 2, 3, 4, 5, 6, 7, 8].map((n) => vi(101 - n)).concat([vi(93)]), 'the corrected self total');
   await shot(projector, '21-projector-results');
 
-  // Two ballots: next year's head, and the Government flag.
+  // Two ballots: next year's head, and the Government flag. One delegate's tablet waits on
+  // its block's home: it learns of them from the server's events, with no tap.
+  const watcher = delegates[0].page;
+  await watcher.goto(`${base}/#/b/${BLOCK}`);
+  await watcher.getByTestId('block').waitFor();
   await sec.page.getByRole('button', { name: 'Suy tôn Khối trưởng' }).click();
   await sec.page.getByRole('button', { name: 'Đề nghị Cờ thi đua của Chính phủ' }).click();
   const ballots = sec.page.getByTestId('ballot');
@@ -196,6 +200,13 @@ test('a whole conference: nine delegates, the projector, two ballots, minutes an
   for (const i of [0, 1]) await ballots.nth(i).getByTestId('open-ballot').click();
   await assertText(ballots.nth(1), 'Đang bỏ phiếu');
   await assertText(sec.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
+  {
+    const opened = Date.now();
+    await watcher.getByTestId('ballot').nth(1).getByTestId('paper').waitFor({ timeout: 5_000 });
+    const ms = Date.now() - opened;
+    console.log(`live: the opened ballot was on a delegate's tablet ${ms} ms after the secretary's tablet synced it`);
+    assert.ok(ms < 2_000, `the tablet took ${ms} ms`);
+  }
 
   const cast = async (d, ballot, unitShort) => {
     const b = d.page.getByTestId('ballot').nth(ballot);
