@@ -1,6 +1,8 @@
 //! The typed client of the server's API.
 
 use gloo_net::http::Request;
+
+use crate::i18n::Lang;
 use shared::protocol::{
     ErrorBody, ErrorCode, JoinRequest, LoginRequest, SyncRequest, SyncResponse, TokenResponse,
 };
@@ -45,11 +47,16 @@ impl ApiError {
         }
     }
 
-    /// A short message for the sync bar, Vietnamese then English.
-    pub fn user_message(&self) -> String {
+    /// A short message in the user's language (one language per message).
+    pub fn user_message(&self, lang: Lang) -> String {
         match self {
-            ApiError::Network(_) => "Mất kết nối tới máy chủ / No connection to the server".into(),
-            ApiError::Server { body, .. } => format!("{} / {}", body.message_vi, body.message),
+            ApiError::Network(_) => lang
+                .t("Mất kết nối tới máy chủ", "No connection to the server")
+                .into(),
+            ApiError::Server { body, .. } => match lang {
+                Lang::Vi => body.message_vi.clone(),
+                Lang::En => body.message.clone(),
+            },
             other => other.to_string(),
         }
     }

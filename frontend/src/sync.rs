@@ -52,14 +52,21 @@ pub enum SyncError {
 }
 
 impl SyncError {
-    /// What the sync bar shows.
+    /// What the sync bar shows, in the language the user chose.
     pub fn user_message(&self) -> String {
+        let lang = crate::app::stored_lang();
         match self {
-            SyncError::Api(e) => e.user_message(),
-            SyncError::Db(e) => format!("Lỗi cơ sở dữ liệu trên máy / {e}"),
-            SyncError::SignedOut => {
-                "Chưa đăng nhập: thay đổi được giữ trên máy / Not signed in: changes are kept on this device".into()
-            }
+            SyncError::Api(e) => e.user_message(lang),
+            SyncError::Db(e) => format!(
+                "{} ({e})",
+                lang.t("Lỗi cơ sở dữ liệu trên máy", "Local database error")
+            ),
+            SyncError::SignedOut => lang
+                .t(
+                    "Chưa đăng nhập: thay đổi được giữ trên máy",
+                    "Not signed in: changes are kept on this device",
+                )
+                .into(),
         }
     }
 

@@ -438,6 +438,15 @@ async fn password_login_join_codes_and_rights() {
         (status, res["code"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("unauthorized"))
     );
+    // A wrong password is named as such, not as an expired session.
+    assert_eq!(
+        res["message_vi"].as_str(),
+        Some("Sai tên đăng nhập hoặc mật khẩu")
+    );
+    // The name as people type it: spaces around it and any case.
+    let typed = json!({"username": "  ThuKy2 ", "password": "mật-khẩu-đủ-dài", "device_id": Uuid::from_u128(43)});
+    let (status, res) = send(&f.app, post_as("", "/api/v1/auth/login", typed.to_string())).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
     let (status, res) = send(
         &f.app,
         post_as("", "/api/v1/auth/login", login("mật-khẩu-đủ-dài")),

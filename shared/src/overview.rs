@@ -180,12 +180,12 @@ pub fn stage_vi(s: Stage) -> &'static str {
 pub fn state_vi(s: RoundState) -> &'static str {
     match s {
         RoundState::Open => "đang mở",
-        RoundState::Locked => "đã khoá",
+        RoundState::Locked => "đã khóa",
         RoundState::Published => "đã công bố",
     }
 }
 
-/// A round's progress as one phrase: "Chấm chéo: đã khoá, 72/72 phiếu".
+/// A round's progress as one phrase: "Chấm chéo: đã khóa, 72/72 phiếu".
 pub fn round_phrase(r: &RoundLine) -> String {
     format!(
         "{}: {}, {}/{} phiếu",

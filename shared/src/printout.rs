@@ -52,7 +52,7 @@ pub fn covenant_html(doc: &CovenantDoc, block: &Block, names: &HashMap<Uuid, Str
     let _ = write!(
         h,
         "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\"><title>{title}</title><style>{CSS}</style></head><body>\
-         <header><div class=\"org\">{block}</div><div class=\"nation\">CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM<br><u>Độc lập - Tự do - Hạnh phúc</u></div></header>\
+         <header><div class=\"org\">{block}</div><div class=\"nation\">CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM<br><u>Độc lập - Tự do - Hạnh phúc</u></div></header>\
          <h1>GIAO ƯỚC THI ĐUA NĂM {year}</h1><p class=\"subtitle\">{title} (phiên bản {version})</p>\
          <p>Tổng điểm chuẩn: <b>{total}</b> điểm; điểm thưởng tối đa {cap} điểm.</p>\
          <table><thead><tr><th>Mã</th><th>Nội dung, tiêu chí</th><th>Điểm chuẩn</th><th>Hướng dẫn chấm</th></tr></thead><tbody>",

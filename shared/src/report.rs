@@ -322,7 +322,7 @@ impl Report {
         );
         let _ = write!(
             h,
-            "<header><div class=\"org\">{block}</div><div class=\"nation\">CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM<br><u>Độc lập - Tự do - Hạnh phúc</u></div></header>\
+            "<header><div class=\"org\">{block}</div><div class=\"nation\">CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM<br><u>Độc lập - Tự do - Hạnh phúc</u></div></header>\
              <p class=\"date\"><i>{place}, {date}</i></p>\
              <h1>BIÊN BẢN<br>Họp bình xét thi đua năm {year}</h1>",
             block = esc(&b.name).to_uppercase(),

@@ -187,10 +187,10 @@ mod tests {
                 status: OutcomeStatus::Rejected {
                     code: "round_locked".into(),
                     message: "locked".into(),
-                    message_vi: "đã khoá".into(),
+                    message_vi: "đã khóa".into(),
                 },
             },
-            r#"{"mutation_id":"00000000-0000-0000-0000-000000000008","status":"rejected","code":"round_locked","message":"locked","message_vi":"đã khoá"}"#,
+            r#"{"mutation_id":"00000000-0000-0000-0000-000000000008","status":"rejected","code":"round_locked","message":"locked","message_vi":"đã khóa"}"#,
         );
     }
 

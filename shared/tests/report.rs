@@ -89,7 +89,7 @@ fn the_minutes_hold_every_part_and_escape_names() {
     let r = Report::from_records(demo::BLOCK_ID, &records).expect("report");
     let html = r.minutes_html();
     for part in [
-        "CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
         "Độc lập - Tự do - Hạnh phúc",
         "Hà Nội, ngày 20 tháng 12 năm 2026",
         "Họp bình xét thi đua năm 2026",

@@ -113,6 +113,17 @@ test('unsynced changes travel by file, once, and an altered file is refused', as
   assert.deepEqual(cells().map((c) => JSON.stringify(c.value)).sort(), values);
   assert.equal((await audit()).length, logged.length, 'the reconnect wrote nothing more');
 
+  // The delegate submits the sheet with two criteria scored: a deliberate second step that
+  // names what is missing; the secretary's tablet marks it as incomplete, not as done.
+  await delegate.page.getByTestId('submit').click();
+  await assertText(delegate.page.getByTestId('missing'), 'còn thiếu 1.2');
+  await assertText(delegate.page.getByTestId('confirm-submit'), 'Vẫn nộp phiếu còn thiếu');
+  await delegate.page.getByTestId('confirm-submit').click();
+  await delegate.page.getByTestId('submitted-badge').waitFor();
+  await assertText(delegate.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
+  await secretary.page.getByRole('button', { name: 'Đồng bộ ngay' }).click();
+  await assertText(secretary.page.getByTestId('round-self').getByTestId('partial-sheets'), '1 phiếu đã nộp còn thiếu điểm', 20_000);
+
   // The block's rules now draw cross-scoring pairs by lot, three per unit: the secretary
   // opens the round, the draw's seed shows, and the server (which redoes the draw from the
   // seed) accepts it; every unit then scores exactly three others.

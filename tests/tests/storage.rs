@@ -391,6 +391,34 @@ async fn story<S: Store>(store: S) {
     let votes: Vec<_> = audit.iter().filter(|a| a.op == "cast_vote").collect();
     assert_eq!(votes.len(), 2);
     assert!(votes.iter().all(|a| !a.new_value.contains("0000000000b1") && !a.old_value.contains("0000000000b1")));
+
+    // Usernames are found as people type them, in any case; an exact match wins over
+    // an account that differs only by case.
+    let lower =
+        thidua_server::cli::create_account(&store, "daibieu", "A", "mật-khẩu-đủ-dài", false)
+            .await
+            .expect("account");
+    let upper =
+        thidua_server::cli::create_account(&store, "DaiBieu", "B", "mật-khẩu-đủ-dài", false)
+            .await
+            .expect("account");
+    let found = |name: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .account_by_username(name)
+                .await
+                .expect("lookup")
+                .map(|a| a.id)
+        }
+    };
+    assert_eq!(
+        found("DAIBIEU").await.map(|id| id == lower || id == upper),
+        Some(true)
+    );
+    assert_eq!(found("daibieu").await, Some(lower));
+    assert_eq!(found("DaiBieu").await, Some(upper));
+    assert_eq!(found("khongco").await, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

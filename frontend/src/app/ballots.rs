@@ -252,7 +252,7 @@ fn render(root: &Element, s: &Snapshot, b: &Block, lang: Lang) {
                     action(
                         &mut h,
                         "secondary",
-                        t("Xoá", "Delete"),
+                        t("Xóa", "Delete"),
                         "delete",
                         &id,
                         "delete-ballot",

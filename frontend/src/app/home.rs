@@ -333,6 +333,30 @@ fn block_html(s: &Snapshot, b: &Block, l: Lang) -> String {
     h
 }
 
+/// The submitted sheets of a round that leave a criterion needing a value unscored, as
+/// (scorer, subject).
+fn partial_sheets(
+    s: &Snapshot,
+    r: &Round,
+    sheets: &[shared::model::ScoreSheet],
+) -> Vec<(Uuid, Uuid)> {
+    let Some((table, _)) = super::scoring::table_for(s, r.covenant_id) else {
+        return Vec::new();
+    };
+    let owed = table.to_score();
+    sheets
+        .iter()
+        .filter(|x| x.submitted)
+        .filter(|x| {
+            s.cells_of(x.id)
+                .filter(|c| table.leaf(c.criterion_id).is_ok_and(|l| l.needs_value()))
+                .count()
+                < owed
+        })
+        .map(|x| (x.scorer, x.subject))
+        .collect()
+}
+
 /// One round: state, sheets submitted, per unit its submitted sheets out of those it owes,
 /// the link to score or view, and the secretary's lock, reopen and publish.
 fn round_html(
@@ -357,6 +381,32 @@ fn round_html(
         data::expected_sheets(b, r),
         l.t("phiếu đã nộp", "sheets submitted"),
     );
+    // For the secretary: submitted sheets that leave criteria unscored are not "done".
+    let partial = if manages {
+        partial_sheets(s, r, &sheets)
+    } else {
+        Vec::new()
+    };
+    if !partial.is_empty() {
+        let _ = write!(
+            h,
+            "<p class=\"warning\" data-testid=\"partial-sheets\">{} {}: {}</p>",
+            partial.len(),
+            l.t(
+                "phiếu đã nộp còn thiếu điểm",
+                "submitted sheets leave criteria unscored"
+            ),
+            partial
+                .iter()
+                .map(|(scorer, subject)| format!(
+                    "{} → {}",
+                    esc(&data::short_name(s, *scorer)),
+                    esc(&data::short_name(s, *subject))
+                ))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+    }
     if let Assignment::PairsByLot { seed, per_unit, .. } = &r.assignment {
         let _ = write!(
             h,
@@ -379,7 +429,9 @@ fn round_html(
             .iter()
             .filter(|x| x.scorer == u.id && x.submitted)
             .count();
-        let class = if owed > 0 && done >= owed {
+        let class = if partial.iter().any(|(scorer, _)| *scorer == u.id) {
+            "chip partial"
+        } else if owed > 0 && done >= owed {
             "chip done"
         } else {
             "chip"

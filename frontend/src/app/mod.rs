@@ -332,7 +332,8 @@ fn navigator_online() -> bool {
     web_sys::window().is_none_or(|w| w.navigator().on_line())
 }
 
-fn stored_lang() -> Lang {
+/// The language the user chose on this device (Vietnamese unless English was chosen).
+pub(crate) fn stored_lang() -> Lang {
     let stored = web_sys::window()
         .and_then(|w| w.local_storage().ok().flatten())
         .and_then(|s| s.get_item(LANG_KEY).ok().flatten());

@@ -33,7 +33,8 @@ use super::{Ctx, Route, data, label, pts, text, tr};
 use crate::db::Snapshot;
 use crate::ids;
 
-fn table_for(s: &Snapshot, covenant_id: Uuid) -> Option<(Arc<ScoringTable>, Points)> {
+/// The scoring table of a covenant as the device holds it, and the block's point step.
+pub(crate) fn table_for(s: &Snapshot, covenant_id: Uuid) -> Option<(Arc<ScoringTable>, Points)> {
     let Some(Record::Covenant(covenant)) = s.records.get(&covenant_id).cloned() else {
         return None;
     };

@@ -23,13 +23,14 @@ async fn keep(ctx: Ctx, answer: Result<TokenResponse, ApiError>) -> Option<Strin
             ctx.sync_now();
             None
         }
-        Err(e) => Some(e.user_message()),
+        Err(e) => Some(e.user_message(ctx.lang.get_untracked())),
     }
 }
 
 async fn device_id(ctx: Ctx) -> Option<uuid::Uuid> {
-    let db = ctx.db()?;
-    db.snapshot().await.ok()?.meta.map(|m| m.device_id)
+    // The device id never changes once made: the UI's copy has it, no read needed.
+    ctx.snap
+        .with_untracked(|s| s.as_ref()?.meta.as_ref().map(|m| m.device_id))
 }
 
 /// This device's public key, sent with a sign-in (none without SubtleCrypto).

@@ -9,6 +9,7 @@ use super::format::date_time;
 use super::ui::{clicked, html_button, text_button};
 use super::{Ctx, text, tr};
 use crate::i18n::Lang;
+use shared::mutation::Op;
 use shared::report::esc;
 
 /// The sync state and a sync button.
@@ -38,7 +39,8 @@ pub fn SyncBar() -> impl IntoView {
         })
     });
     let unreadable = Memo::new(move |_| ctx.snap.with(|s| s.as_ref().map_or(0, |s| s.unreadable)));
-    let show_rejected = RwSignal::new(false);
+    // Open by default: a refused change (a late ballot paper, say) is said plainly.
+    let show_rejected = RwSignal::new(true);
     let secure = is_secure_context();
     let offline_ready = RwSignal::new(false);
     if secure {
@@ -60,9 +62,10 @@ pub fn SyncBar() -> impl IntoView {
                 {move || if ctx.online.get() { ctx.t("Trực tuyến", "Online") } else { ctx.t("Ngoại tuyến", "Offline") }}
             </span>
             <span class=move || { if pending.get() > 0 { "sync pending" } else { "sync done" } } data-testid="sync-state">
-                {move || match pending.get() {
-                    0 => ctx.t("Đã đồng bộ", "All changes synced").to_owned(),
-                    n => format!("{} {n}", ctx.t("Chờ đồng bộ:", "Pending:")),
+                {move || match (pending.get(), rejected.get()) {
+                    (0, 0) => ctx.t("Đã đồng bộ", "All changes synced").to_owned(),
+                    (0, _) => ctx.t("Đã đồng bộ · có thay đổi không được nhận", "Synced · some changes were refused").to_owned(),
+                    (n, _) => format!("{} {n}", ctx.t("Chờ đồng bộ:", "Pending:")),
                 }}
             </span>
             <span data-testid="pending-count" hidden>{move || pending.get()}</span>
@@ -119,9 +122,19 @@ fn Rejected() -> impl IntoView {
                         r.message.as_str()
                     }
                 });
-                h.push_str("<li><span><code>");
-                h.push_str(e.mutation.op.name());
-                h.push_str("</code> · ");
+                // In words, not the operation's wire name.
+                let what = match &e.mutation.op {
+                    Op::CastVote { .. } => {
+                        lang.t("Phiếu bầu không được tính", "Ballot paper not counted")
+                    }
+                    Op::Create { .. } => lang.t("Thêm mới", "New record"),
+                    Op::Update { .. } => lang.t("Sửa", "Change"),
+                    Op::Delete { .. } => lang.t("Xóa", "Deletion"),
+                    Op::Correct { .. } => lang.t("Đính chính", "Correction"),
+                };
+                h.push_str("<li><span><strong>");
+                h.push_str(what);
+                h.push_str("</strong> · ");
                 h.push_str(&esc(why));
                 h.push_str("</span>");
                 html_button(

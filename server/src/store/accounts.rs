@@ -34,7 +34,10 @@ macro_rules! accounts {
             username: &str,
         ) -> Result<Option<AccountRow>, StoreError> {
             let row = sqlx::query(
-                "SELECT id, username, name, password_hash, admin FROM accounts WHERE username = $1",
+                // Case-insensitive, as people type names; an exact match wins where two
+                // accounts differ only by case.
+                "SELECT id, username, name, password_hash, admin FROM accounts \
+                 WHERE lower(username) = lower($1) ORDER BY username = $1 DESC LIMIT 1",
             )
             .bind(username)
             .fetch_optional(&self.pool)
