@@ -387,7 +387,13 @@ pub fn CovenantEditor(
             _ => {}
         }
     };
-    move || {
+    // The edit sheet stays outside what a sync redraws: a sync landing while the secretary
+    // types never replaces the form under the cursor.
+    #[cfg(feature = "editor")]
+    let sheet = view! { <EditSheet form=form save=save parts=parts_memo /> };
+    #[cfg(not(feature = "editor"))]
+    let sheet = ();
+    let screen = move || {
         let Some(p) = parts_memo.get() else {
             return view! { <p class="muted card">{tr("Khối này chưa có giao ước trên máy.", "This block has no covenant on this device.")}</p> }.into_any();
         };
@@ -425,19 +431,15 @@ pub fn CovenantEditor(
         }
         history.push_str("</ul></section>");
         let signing = signatures_view(ctx, &p, &who, block);
-        #[cfg(feature = "editor")]
-        let sheet = view! { <EditSheet form=form save=save parts=parts_memo /> };
-        #[cfg(not(feature = "editor"))]
-        let sheet = ();
         view! {
             <div on:click=on_click inner_html=card></div>
             {move || action_error.get().map(|e| view! { <p class="error card" role="alert" data-testid="action-error">{e}</p> })}
             {signing}
             <div inner_html=history></div>
-            {sheet}
         }
         .into_any()
-    }
+    };
+    view! { {screen} {sheet} }
 }
 
 /// The card's editing buttons: edit, add, delete and move a content or criterion.

@@ -281,10 +281,10 @@ impl Ctx {
         });
     }
 
-    /// Reads IndexedDB and shows what changed. Optimistic: typing never waits behind a
-    /// full read. A read that an edit overlapped (running, or finished meanwhile) would put
-    /// back the state before it, so it is thrown away and made again; the next sync
-    /// refreshes if every try fails.
+    /// Reads IndexedDB and shows it. Optimistic: typing never waits behind a full read. A
+    /// read that an edit or a sync overlapped would put back the state before it, so it is
+    /// thrown away and made again; after a few tries the last read waits for its turn, so
+    /// a full read always lands (syncs no longer read everything after it).
     async fn read_again(self, s: &Services) {
         for _ in 0..REFRESH_TRIES {
             let seen = s.edits.get();
@@ -299,12 +299,19 @@ impl Ctx {
             if s.edits.get() != seen {
                 continue;
             }
-            // A full read happens only at start, sign-in, wipe and re-stamping (syncs hand
-            // over what changed), so it always redraws.
-            *s.world.borrow_mut() = world_of(&fresh);
-            self.snap.set(Some(fresh));
-            return;
+            return self.show(s, fresh);
         }
+        let _turn = s.edit_lock.lock().await;
+        match s.db.snapshot().await {
+            Ok(fresh) => self.show(s, fresh),
+            Err(e) => self.fatal.set(Some(e.to_string())),
+        }
+    }
+
+    /// Shows a full read, and makes the rules' copy from it.
+    fn show(self, s: &Services, fresh: Snapshot) {
+        *s.world.borrow_mut() = world_of(&fresh);
+        self.snap.set(Some(fresh));
     }
 
     /// Asks for a sync now.
