@@ -33,7 +33,7 @@ fn progress_shows_while_locked_and_results_wait_for_publication() {
     let cross = between(&html, "data-stage=\"cross\"", "</section>");
     assert!(cross.contains("72/72 phiếu đã nộp"), "{cross}");
     assert!(
-        cross.contains("Đã khoá") || cross.contains("đã khoá"),
+        cross.contains("Đã khóa") || cross.contains("đã khóa"),
         "{cross}"
     );
     // Nine chips, each unit with its eight sheets done.
