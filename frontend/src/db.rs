@@ -759,13 +759,18 @@ impl LocalDb {
         Ok(edited)
     }
 
-    /// The sync state and up to `limit` pending mutations, oldest first.
+    /// The sync state and up to `limit` pending mutations, oldest first (`0`: the state
+    /// alone).
     pub async fn outgoing(&self, limit: usize) -> Result<(SyncMeta, Vec<Mutation>), DbError> {
         let tx = self
             .rexie
             .transaction(&[OUTBOX, META], TransactionMode::ReadOnly)?;
         let limit = u32::try_from(limit).unwrap_or(u32::MAX);
-        let outbox = read_outbox(&tx.store(OUTBOX)?, Some(limit)).await?;
+        // IndexedDB reads a count of 0 as "all": no read at all for the sync state alone.
+        let outbox = match limit {
+            0 => Vec::new(),
+            n => read_outbox(&tx.store(OUTBOX)?, Some(n)).await?,
+        };
         let meta = must_meta(&tx.store(META)?).await?;
         tx.done().await?;
         Ok((meta, outbox.into_iter().map(|e| e.mutation).collect()))

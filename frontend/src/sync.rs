@@ -92,16 +92,6 @@ pub struct Sink {
     pub synced: Box<OnSynced>,
 }
 
-impl Sink {
-    /// A sink that drops what it is handed (for tests and tools without a UI).
-    pub fn none() -> Sink {
-        Sink {
-            lock: Rc::default(),
-            synced: Box::new(|_| {}),
-        }
-    }
-}
-
 /// Pushes everything pending and pulls everything new, then returns.
 pub async fn sync_once(db: &LocalDb, base_url: &str, sink: &Sink) -> Result<(), SyncError> {
     let mut restamped = false;
