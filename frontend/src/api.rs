@@ -95,10 +95,29 @@ pub async fn join(base: &str, req: &JoinRequest) -> Result<TokenResponse, ApiErr
 /// `POST {base}/api/v1/auth/device-key`: registers this device's public key.
 pub async fn register_device_key(base: &str, token: &str, key: &str) -> Result<(), ApiError> {
     let body = serde_json::json!({ "device_key": key }).to_string();
-    let res = Request::post(&format!("{base}/api/v1/auth/device-key"))
-        .header("Authorization", &format!("Bearer {token}"))
-        .header("Content-Type", "application/json")
-        .body(body)
+    post_plain(base, "/api/v1/auth/device-key", token, Some(body)).await
+}
+
+/// `POST {base}/api/v1/auth/page-session`: the HttpOnly cookie that opens server pages,
+/// documents and the event stream.
+pub async fn page_session(base: &str, token: &str) -> Result<(), ApiError> {
+    post_plain(base, "/api/v1/auth/page-session", token, None).await
+}
+
+/// A POST with the token and an optional JSON body, whose answer is only its status.
+async fn post_plain(
+    base: &str,
+    path: &str,
+    token: &str,
+    json: Option<String>,
+) -> Result<(), ApiError> {
+    let req =
+        Request::post(&format!("{base}{path}")).header("Authorization", &format!("Bearer {token}"));
+    let req = match json {
+        Some(b) => req.header("Content-Type", "application/json").body(b),
+        None => req.build(),
+    };
+    let res = req
         .map_err(|e| ApiError::Network(e.to_string()))?
         .send()
         .await

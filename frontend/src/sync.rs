@@ -176,14 +176,12 @@ impl Poke {
     }
 }
 
-/// Opens the server's event stream for `token`: each change to a block the account reads,
-/// and each (re)connection after an outage, asks for a sync at once. `None` where the
-/// browser has no `EventSource`.
-fn listen(base_url: &str, token: &str, poke: &Poke) -> Option<web_sys::EventSource> {
-    // EventSource sends no headers: the token goes in the query (never logged by the
-    // server), as for the projector.
-    let es = web_sys::EventSource::new(&format!("{base_url}/api/v1/events?access_token={token}"))
-        .ok()?;
+/// Opens the server's event stream: each change to a block the account reads, and each
+/// (re)connection after an outage, asks for a sync at once. `None` where the browser has no
+/// `EventSource`. The stream is opened by the page session's cookie (`api::page_session`),
+/// never by a token in its address.
+fn listen(base_url: &str, poke: &Poke) -> Option<web_sys::EventSource> {
+    let es = web_sys::EventSource::new(&format!("{base_url}/api/v1/events")).ok()?;
     let p = poke.clone();
     let wake = Closure::<dyn Fn()>::new(move || p.now());
     for event in ["change", "ready"] {
@@ -228,12 +226,21 @@ pub fn run(db: Rc<LocalDb>, base_url: String, sink: Sink, after: impl Fn() + 'st
             let result = sync_once(&db, &base_url, &sink).await;
             // Follow the server's events for the signed-in token: one opened for the
             // current token, the old one closed on sign-out or a new sign-in.
+            // A stream the server ended (sign-out elsewhere, an expired page session) is
+            // closed for good by the browser: it is opened again with a new page session.
             let token = db.outgoing(0).await.ok().and_then(|(m, _)| m.token);
-            if live.as_ref().map(|(t, _)| t) != token.as_ref() {
+            let ended = live
+                .as_ref()
+                .is_some_and(|(_, es)| es.ready_state() == web_sys::EventSource::CLOSED);
+            if ended || live.as_ref().map(|(t, _)| t) != token.as_ref() {
                 if let Some((_, old)) = live.take() {
                     old.close();
                 }
-                live = token.and_then(|t| listen(&base_url, &t, &me).map(|es| (t, es)));
+                if let Some(t) = token
+                    && api::page_session(&base_url, &t).await.is_ok()
+                {
+                    live = listen(&base_url, &me).map(|es| (t, es));
+                }
             }
             let connected = live
                 .as_ref()

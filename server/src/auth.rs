@@ -4,12 +4,17 @@
 //! lets nobody in. A token lasts `TOKEN_TTL_MS` from its last use (a tablet may stay offline
 //! for weeks and still sync) until revoked. The `Auth` extractor resolves the bearer token to
 //! the account's `Principal` on every request.
+//!
+//! Server pages, documents and the event stream are opened by the browser, which cannot
+//! send a header: they take a page session instead (`PageAuth`), an HttpOnly cookie made
+//! from a signed-in device's token (`POST /auth/page-session`), dying with that token. A
+//! device token never travels in an address.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{Method, header};
 use sha2::{Digest, Sha256};
 use shared::access::Principal;
 use uuid::Uuid;
@@ -193,22 +198,119 @@ pub struct Auth {
     pub device: Uuid,
     /// The token's hash (for sign-out).
     pub token_hash: String,
+    /// The page session's hash, when the caller came by its cookie (`PageAuth`).
+    pub session: Option<String>,
 }
 
+/// The page session's cookie: HttpOnly, SameSite=Strict, sent only under `/api/v1`.
+pub const PAGE_COOKIE: &str = "thidua_page";
+/// The header a server page's own script sends with a write: no other site can make a
+/// browser send it (it would need a CORS preflight this server never allows).
+pub const PAGE_HEADER: &str = "x-thidua-page";
+/// How long a page session stays valid after its last use: 12 hours.
+pub const PAGE_TTL_MS: i64 = 12 * 3600 * 1000;
+/// A page session's use is recorded at most this often.
+const PAGE_TOUCH_EVERY_MS: i64 = 10 * 60 * 1000;
+
 fn bearer(parts: &Parts) -> Option<String> {
-    if let Some(h) = parts.headers.get(header::AUTHORIZATION) {
-        let v = h.to_str().ok()?;
-        let t = v
-            .strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))?;
-        return Some(t.trim().to_owned());
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let t = v
+        .strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))?;
+    Some(t.trim().to_owned())
+}
+
+/// The page session's secret from the request's cookies.
+fn page_cookie(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix(PAGE_COOKIE)?.strip_prefix('='))
+        .map(str::to_owned)
+}
+
+/// Why there is no caller: a token in the address is named, as it is no longer taken.
+fn missing(parts: &Parts) -> ApiError {
+    let in_query = parts
+        .uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("access_token=")));
+    if in_query {
+        ApiError::Unauthorized(
+            "a token in the address is not accepted: open the page from the app (it sets a page session), or send Authorization: Bearer",
+        )
+    } else {
+        ApiError::Unauthorized("no bearer token")
     }
-    // EventSource cannot send headers: live events take the token from the query.
-    parts.uri.query().and_then(|q| {
-        q.split('&')
-            .find_map(|kv| kv.strip_prefix("access_token="))
-            .map(str::to_owned)
+}
+
+/// Resolves a token's hash to its caller, refusing revoked and expired tokens.
+async fn by_token<S: Store>(state: &AppState<S>, hash: String) -> Result<Auth, ApiError> {
+    let row = state
+        .store
+        .token(&hash)
+        .await?
+        .ok_or(ApiError::Unauthorized("unknown token"))?;
+    let now = now_ms();
+    if row.revoked_ms.is_some() {
+        return Err(ApiError::Unauthorized("token revoked"));
+    }
+    if row.expires_ms <= now {
+        return Err(ApiError::Unauthorized("token expired"));
+    }
+    if now - row.last_used_ms > TOUCH_EVERY_MS {
+        state
+            .store
+            .touch_token(&hash, now, now + TOKEN_TTL_MS)
+            .await?;
+    }
+    let principal = state.store.principal(row.account_id).await?;
+    Ok(Auth {
+        principal,
+        device: row.device_id,
+        token_hash: hash,
+        session: None,
     })
+}
+
+/// Whether a caller's sign-in (and page session, if it came by one) is still live: a
+/// long-lived answer, such as the event stream, ends when it is not.
+pub async fn still_live<S: Store>(state: &AppState<S>, auth: &Auth) -> bool {
+    let now = now_ms();
+    let token = matches!(
+        state.store.token(&auth.token_hash).await,
+        Ok(Some(row)) if row.revoked_ms.is_none() && row.expires_ms > now
+    );
+    match &auth.session {
+        None => token,
+        Some(s) => token && session_live(state, s, now).await.is_ok(),
+    }
+}
+
+/// Checks a page session by hash (extending it when due): its token's hash.
+async fn session_live<S: Store>(
+    state: &AppState<S>,
+    session_hash: &str,
+    now: i64,
+) -> Result<String, ApiError> {
+    let (token_hash, expires_ms) = state
+        .store
+        .page_session(session_hash)
+        .await?
+        .ok_or(ApiError::Unauthorized("unknown page session"))?;
+    if expires_ms <= now {
+        return Err(ApiError::Unauthorized("page session expired"));
+    }
+    if expires_ms - now < PAGE_TTL_MS - PAGE_TOUCH_EVERY_MS {
+        state
+            .store
+            .touch_page_session(session_hash, now + PAGE_TTL_MS)
+            .await?;
+    }
+    Ok(token_hash)
 }
 
 impl<S: Store> FromRequestParts<AppState<S>> for Auth {
@@ -218,36 +320,58 @@ impl<S: Store> FromRequestParts<AppState<S>> for Auth {
         parts: &mut Parts,
         state: &AppState<S>,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or(ApiError::Unauthorized("no bearer token"))?;
+        let token = bearer(parts).ok_or_else(|| missing(parts))?;
         if token.is_empty() || token.len() > 128 {
             return Err(ApiError::Unauthorized("malformed token"));
         }
-        let hash = hash_secret(&token);
-        let row = state
-            .store
-            .token(&hash)
-            .await?
-            .ok_or(ApiError::Unauthorized("unknown token"))?;
-        let now = now_ms();
-        if row.revoked_ms.is_some() {
-            return Err(ApiError::Unauthorized("token revoked"));
-        }
-        if row.expires_ms <= now {
-            return Err(ApiError::Unauthorized("token expired"));
-        }
-        if now - row.last_used_ms > TOUCH_EVERY_MS {
-            state
-                .store
-                .touch_token(&hash, now, now + TOKEN_TTL_MS)
-                .await?;
-        }
-        let principal = state.store.principal(row.account_id).await?;
-        Ok(Auth {
-            principal,
-            device: row.device_id,
-            token_hash: hash,
-        })
+        by_token(state, hash_secret(&token)).await
     }
+}
+
+/// The caller of a server page, a document or the event stream: a bearer token, or the
+/// page session's cookie. The cookie opens pages only (never a sync), and a write by
+/// cookie needs `PAGE_HEADER`, which only the server's own pages send.
+#[derive(Debug, Clone)]
+pub struct PageAuth(pub Auth);
+
+impl<S: Store> FromRequestParts<AppState<S>> for PageAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState<S>,
+    ) -> Result<Self, Self::Rejection> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            return Auth::from_request_parts(parts, state).await.map(PageAuth);
+        }
+        let secret = page_cookie(parts).ok_or_else(|| missing(parts))?;
+        if secret.is_empty() || secret.len() > 128 {
+            return Err(ApiError::Unauthorized("malformed page session"));
+        }
+        let reads = matches!(parts.method, Method::GET | Method::HEAD);
+        if !reads && !parts.headers.contains_key(PAGE_HEADER) {
+            return Err(ApiError::Forbidden(
+                "a write by page session must come from the server's own page",
+            ));
+        }
+        let hash = hash_secret(&secret);
+        let token_hash = session_live(state, &hash, now_ms()).await?;
+        let mut auth = by_token(state, token_hash).await?;
+        auth.session = Some(hash);
+        Ok(PageAuth(auth))
+    }
+}
+
+/// The `Set-Cookie` value that starts a page session (`Secure` when served over TLS).
+pub fn page_cookie_header(secret: &str, tls: bool) -> String {
+    let secure = if tls { "; Secure" } else { "" };
+    format!("{PAGE_COOKIE}={secret}; Path=/api/v1; HttpOnly; SameSite=Strict{secure}")
+}
+
+/// The `Set-Cookie` value that ends the page session in the browser.
+pub fn page_cookie_cleared(tls: bool) -> String {
+    let secure = if tls { "; Secure" } else { "" };
+    format!("{PAGE_COOKIE}=; Path=/api/v1; Max-Age=0; HttpOnly; SameSite=Strict{secure}")
 }
 
 #[cfg(test)]

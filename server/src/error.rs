@@ -52,6 +52,11 @@ pub enum ApiError {
     /// 400: a one-time code that is unknown, used or expired.
     #[error("the code is unknown, already used or expired")]
     InvalidCode,
+    /// 409: a delegate's code for a unit that already has its delegate.
+    #[error(
+        "the unit already has its delegate (an account made by the administrator, or a device that joined and is still signed in); the administrator revokes that device first"
+    )]
+    UnitTaken,
     /// 409: a name that is taken.
     #[error("{0} already exists")]
     Conflict(&'static str),
@@ -188,6 +193,11 @@ impl ApiError {
                 StatusCode::BAD_REQUEST,
                 ErrorCode::InvalidCode,
                 "Mã tham gia không đúng, đã dùng hoặc đã hết hạn".into(),
+            ),
+            ApiError::UnitTaken => (
+                StatusCode::CONFLICT,
+                ErrorCode::UnitTaken,
+                "Đơn vị này đã có đại biểu (tài khoản do quản trị viên cấp, hoặc một máy đã tham gia và chưa đăng xuất); quản trị viên thu hồi máy đó trước".into(),
             ),
             ApiError::Conflict(what) => (
                 StatusCode::CONFLICT,

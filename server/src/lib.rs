@@ -34,6 +34,8 @@ pub struct AppState<S: Store> {
     pub events: broadcast::Sender<()>,
     /// Bounds on sign-in and join attempts.
     pub throttle: std::sync::Arc<throttle::Throttle>,
+    /// Live-event streams open per token.
+    pub streams: std::sync::Arc<routes::Streams>,
 }
 
 pub use routes::hall::{HallPage, SharedHall};
@@ -58,6 +60,7 @@ pub fn app_with_hall<S: Store>(
             limits,
             events,
             throttle: throttle::Throttle::for_this_machine(),
+            streams: std::sync::Arc::default(),
         },
         static_dir,
         limits.tls,

@@ -627,7 +627,7 @@ async fn every_documented_operation_exists() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(served, spec);
     let paths = spec["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 23);
+    assert_eq!(paths.len(), 25);
     for (path, ops) in paths {
         for (method, _) in ops.as_object().expect("ops") {
             let uri = format!(
@@ -1546,4 +1546,319 @@ async fn a_device_keeps_only_its_newest_keys() {
         .await
         .expect("keys");
     assert_eq!(keys.len(), 8, "bounded");
+}
+
+/// A request carrying only the page session's cookie.
+fn with_cookie(method: &str, path: &str, cookie: &str) -> axum::http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::COOKIE, format!("other=1; {cookie}"))
+}
+
+#[tokio::test]
+async fn a_page_session_opens_pages_never_a_sync_and_ends_with_its_token() {
+    let f = fixture(Limits::default()).await;
+    let audit = format!("/api/v1/blocks/{}/audit", demo::BLOCK_ID);
+    // A token in the address is refused, and the refusal says why.
+    let (status, res) = send(
+        &f.app,
+        Request::get(format!("{audit}?access_token={SECRETARY_TOKEN}"))
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        res["message"].as_str().expect("msg").contains("address"),
+        "{res}"
+    );
+    let start = |token: &'static str| {
+        let app = f.app.clone();
+        async move {
+            let res = app
+                .oneshot(post_as(token, "/api/v1/auth/page-session", Body::empty()))
+                .await
+                .expect("page session");
+            assert_eq!(res.status(), StatusCode::NO_CONTENT);
+            let set = res.headers()[header::SET_COOKIE]
+                .to_str()
+                .expect("ascii")
+                .to_owned();
+            for part in ["HttpOnly", "SameSite=Strict", "Path=/api/v1"] {
+                assert!(set.contains(part), "{set}");
+            }
+            assert!(
+                !set.contains(SECRETARY_TOKEN),
+                "the cookie is not the token"
+            );
+            set.split(';').next().expect("pair").to_owned()
+        }
+    };
+    let cookie = start(SECRETARY_TOKEN).await;
+    // The cookie opens the secretary's pages and documents.
+    let (status, rows) = send(
+        &f.app,
+        with_cookie("GET", &audit, &cookie)
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(rows.is_array());
+    let docs = format!("/api/v1/blocks/{}/documents.html", demo::BLOCK_ID);
+    let res = f
+        .app
+        .clone()
+        .oneshot(
+            with_cookie("GET", &docs, &cookie)
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await
+        .expect("docs");
+    assert_eq!(res.status(), StatusCode::OK);
+    // Never a sync, nor any other API call that is not a page.
+    let body = sync_body(0, vec![]);
+    let (status, _) = send(
+        &f.app,
+        with_cookie("POST", "/api/v1/sync", &cookie)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A write by cookie needs the page's own header (another site cannot send it).
+    let meeting = format!("/api/v1/blocks/{}/meeting", demo::BLOCK_ID);
+    let details = json!({"place": "Hà Nội", "date": "2026-12-20", "chair": "", "secretary": "", "absent": []}).to_string();
+    let (status, res) = send(
+        &f.app,
+        with_cookie("PUT", &meeting, &cookie)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(details.clone()))
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(
+        (status, res["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let res = f
+        .app
+        .clone()
+        .oneshot(
+            with_cookie("PUT", &meeting, &cookie)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("x-thidua-page", "1")
+                .body(Body::from(details))
+                .expect("req"),
+        )
+        .await
+        .expect("meeting");
+    assert!(res.status().is_success(), "{}", res.status());
+    // A new page session replaces the device's earlier one.
+    let newer = start(SECRETARY_TOKEN).await;
+    assert_ne!(newer, cookie);
+    for (c, want) in [
+        (&cookie, StatusCode::UNAUTHORIZED),
+        (&newer, StatusCode::OK),
+    ] {
+        let (status, _) = send(
+            &f.app,
+            with_cookie("GET", &audit, c)
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+        assert_eq!(status, want, "{c}");
+    }
+    // An expired page session opens nothing.
+    f.store
+        .insert_page_session(
+            &auth::hash_secret("old-page-session"),
+            &auth::hash_secret(SECRETARY_TOKEN),
+            1,
+        )
+        .await
+        .expect("insert");
+    let (status, res) = send(
+        &f.app,
+        with_cookie("GET", &audit, "thidua_page=old-page-session")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        res["message"]
+            .as_str()
+            .expect("msg")
+            .contains("page session"),
+        "{res}"
+    );
+    // Signing out ends the page session with the token, and clears the cookie.
+    add_token(&f.store, "page-token", None, true, i64::MAX / 2).await;
+    let admin = start("page-token").await;
+    let res = f
+        .app
+        .clone()
+        .oneshot(post_as("page-token", "/api/v1/auth/logout", Body::empty()))
+        .await
+        .expect("logout");
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(
+        res.headers()[header::SET_COOKIE]
+            .to_str()
+            .expect("ascii")
+            .contains("Max-Age=0")
+    );
+    let (status, _) = send(
+        &f.app,
+        with_cookie("GET", &audit, &admin)
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_unit_has_one_delegate_and_its_issuer_cannot_take_the_seat() {
+    let f = fixture(Limits::default()).await;
+    let code_for = |unit: Uuid| {
+        let app = f.app.clone();
+        async move {
+            let req =
+                json!({"block_id": demo::BLOCK_ID, "role": "delegate", "unit": unit}).to_string();
+            send(&app, post_as(SECRETARY_TOKEN, "/api/v1/join-codes", req)).await
+        }
+    };
+    let join = |code: String, device: u128| {
+        let app = f.app.clone();
+        async move {
+            let req = json!({"code": code, "device_id": Uuid::from_u128(device), "device_name": "Máy bảng"});
+            send(&app, post_as("", "/api/v1/auth/join", req.to_string())).await
+        }
+    };
+    let unit = demo::id(3);
+    // The secretary's own tablet (device 9) cannot use the code it issued.
+    let (status, res) = code_for(unit).await;
+    assert_eq!(status, StatusCode::CREATED, "{res}");
+    let code = res["code"].as_str().expect("code").to_owned();
+    let (status, res) = join(code.clone(), 9).await;
+    assert_eq!(
+        (status, res["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden")),
+        "{res}"
+    );
+    // The refusal left the code unused: the unit's delegate joins with it.
+    let (status, res) = join(code, 300).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let delegate = res["token"].as_str().expect("token").to_owned();
+    // A second device for the unit: no new code, and a code issued before is refused.
+    let (status, res) = code_for(unit).await;
+    assert_eq!(
+        (status, res["code"].as_str()),
+        (StatusCode::CONFLICT, Some("unit_taken")),
+        "{res}"
+    );
+    assert!(
+        res["message_vi"]
+            .as_str()
+            .expect("vi")
+            .contains("đã có đại biểu")
+    );
+    // A unit whose delegate has an administrator-made account is taken from the start.
+    let other = demo::id(4);
+    let (status, res) = code_for(other).await;
+    assert_eq!(status, StatusCode::CREATED, "{res}");
+    let early = res["code"].as_str().expect("code").to_owned();
+    thidua_server::cli::create_account(&f.store, "donvi4", "Đại biểu 4", "mật-khẩu-đủ-dài", false)
+        .await
+        .expect("account");
+    let account = f
+        .store
+        .account_by_username("donvi4")
+        .await
+        .expect("q")
+        .expect("row")
+        .id;
+    f.store
+        .set_grant(
+            account,
+            &Grant {
+                block_id: demo::BLOCK_ID,
+                role: Role::Delegate,
+                unit: Some(other),
+            },
+        )
+        .await
+        .expect("grant");
+    let (status, res) = join(early, 301).await;
+    assert_eq!(
+        (status, res["code"].as_str()),
+        (StatusCode::CONFLICT, Some("unit_taken")),
+        "{res}"
+    );
+    // Only an administrator revokes a device; that frees the seat, and the audit shows both.
+    let revoke = json!({"device_id": Uuid::from_u128(300)}).to_string();
+    let (status, _) = send(
+        &f.app,
+        post_as(
+            SECRETARY_TOKEN,
+            "/api/v1/auth/revoke-device",
+            revoke.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    add_token(&f.store, "admin-token", None, true, i64::MAX / 2).await;
+    let (status, res) = send(
+        &f.app,
+        post_as("admin-token", "/api/v1/auth/revoke-device", revoke),
+    )
+    .await;
+    assert_eq!(
+        (status, res["revoked"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{res}"
+    );
+    let (status, _) = send(
+        &f.app,
+        post_as(&delegate, "/api/v1/sync", sync_body(0, vec![])),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the revoked device is signed out"
+    );
+    let (status, res) = code_for(unit).await;
+    assert_eq!(status, StatusCode::CREATED, "the seat is free again: {res}");
+    let (status, rows) = send(
+        &f.app,
+        Request::get(format!("/api/v1/blocks/{}/audit", demo::BLOCK_ID))
+            .header(header::AUTHORIZATION, format!("Bearer {SECRETARY_TOKEN}"))
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let ops: Vec<&str> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["op"].as_str())
+        .collect();
+    assert_eq!(ops, ["join", "revoke_device"], "{rows}");
+    let joined = &rows[0];
+    assert_eq!(joined["device_id"], json!(Uuid::from_u128(300)));
+    assert_eq!(joined["record_id"], json!(unit));
+    assert!(
+        joined["new_value"]
+            .as_str()
+            .expect("json")
+            .contains(&f.secretary.to_string())
+    );
 }

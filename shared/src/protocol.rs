@@ -329,6 +329,9 @@ pub enum ErrorCode {
     ClockAhead,
     /// Too many attempts from this address or on this account: wait `retry_after_secs`.
     RateLimited,
+    /// The unit already has its delegate (an account, or a device that joined and is still
+    /// signed in): the administrator revokes that device first.
+    UnitTaken,
 }
 
 impl ErrorCode {
@@ -336,6 +339,21 @@ impl ErrorCode {
     pub fn is_retryable(self) -> bool {
         matches!(self, ErrorCode::Internal | ErrorCode::Unavailable)
     }
+}
+
+/// `POST /api/v1/auth/revoke-device`: an administrator signs a device out of every account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeDeviceRequest {
+    /// The device.
+    pub device_id: Uuid,
+}
+
+/// What `POST /api/v1/auth/revoke-device` did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeDeviceResponse {
+    /// Sign-ins revoked.
+    pub revoked: u64,
 }
 
 /// `POST /api/v1/auth/login`: a password sign-in that issues this device a token.

@@ -102,7 +102,7 @@ test('unsynced changes travel by file, once, and an altered file is refused', as
   assert.equal(values.length, 2, JSON.stringify(values));
 
   // The delegate reconnects: its outbox empties with nothing doubled.
-  const audit = async () => (await (await fetch(`${base}/api/v1/blocks/${BLOCK}/audit?access_token=${secretaryToken}`)).json());
+  const audit = async () => (await (await fetch(`${base}/api/v1/blocks/${BLOCK}/audit`, { headers: { authorization: `Bearer ${secretaryToken}` } })).json());
   const logged = await audit();
   for (const m of sealed.mutations) {
     assert.ok(logged.some((r) => r.mutation_id === m.id), `${m.id} in the audit log`);

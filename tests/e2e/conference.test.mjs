@@ -24,8 +24,8 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  BLOCK, COVENANT, TABLET, apiLogin, assertText, freePort, harness, launch, pullAll, pushOps, shot,
-  signIn, startServer, unitId, typeScore,
+  BLOCK, COVENANT, TABLET, apiLogin, assertText, freePort, getAs, harness, launch, pageSession, pullAll,
+  pushOps, shot, signIn, startServer, unitId, typeScore,
 } from './helpers.mjs';
 
 const h = harness();
@@ -100,7 +100,8 @@ test('a whole conference: nine delegates, the projector, two ballots, minutes an
   const screen = await apiLogin(port, 'maychieu');
   const projector = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
   projector.on('pageerror', (e) => errors.push(`projector: ${e.message}`));
-  await projector.goto(`${base}/api/v1/blocks/${BLOCK}/board.html?access_token=${screen.token}`);
+  await pageSession(projector.context(), base, screen.token);
+  await projector.goto(`${base}/api/v1/blocks/${BLOCK}/board.html`);
   await assertText(projector.locator('h1'), 'Khối các tổ chức chính trị - xã hội Trung ương');
   await assertText(projector.locator('#live'), 'Đã cập nhật');
 
@@ -163,7 +164,7 @@ test('a whole conference: nine delegates, the projector, two ballots, minutes an
   await assertText(sec.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
   const audit = [];
   for (let after = 0; ;) {
-    const page = await (await fetch(`${base}/api/v1/blocks/${BLOCK}/audit?after=${after}&access_token=${thuky.token}`)).json();
+    const page = await (await getAs(`${base}/api/v1/blocks/${BLOCK}/audit?after=${after}`, thuky.token)).json();
     if (page.length === 0) break;
     audit.push(...page);
     after = page[page.length - 1].id;
@@ -283,10 +284,11 @@ test('a whole conference: nine delegates, the projector, two ballots, minutes an
 
   // The secretary records the meeting's details on the documents page; the minutes print
   // them, every time the same.
-  const q = `access_token=${thuky.token}`;
+  // The tablet's app started its page session: the documents open with no token anywhere.
   const docs = await sec.context.newPage();
   docs.on('pageerror', (e) => errors.push(`documents: ${e.message}`));
-  await docs.goto(`${base}/api/v1/blocks/${BLOCK}/documents.html?${q}`);
+  await docs.goto(`${base}/api/v1/blocks/${BLOCK}/documents.html`);
+  assert.ok(!docs.url().includes('token'), docs.url());
   await docs.getByLabel('Địa điểm / Place').fill('Hà Nội');
   await docs.getByLabel('Thời gian / Date').fill('ngày 20 tháng 12 năm 2026');
   await docs.getByLabel('Chủ trì / Chair').fill('Nguyễn Văn An');
@@ -295,12 +297,12 @@ test('a whole conference: nine delegates, the projector, two ballots, minutes an
   await docs.getByRole('button', { name: /Lưu thông tin hội nghị/ }).click();
   await assertText(docs.locator('#saved'), 'Đã lưu');
   await shot(docs, '25-meeting-details');
-  const minutes = await (await fetch(`${base}/api/v1/blocks/${BLOCK}/minutes.html?${q}`)).text();
+  const minutes = await (await getAs(`${base}/api/v1/blocks/${BLOCK}/minutes.html`, thuky.token)).text();
   for (const part of ['Hà Nội, ngày 20 tháng 12 năm 2026', 'Chủ trì: Nguyễn Văn An. Thư ký: Trần Thị Bình.',
     'đại diện 9/9 đơn vị thành viên']) {
     assert.ok(minutes.includes(part), `the minutes say ${part}`);
   }
-  assert.equal(await (await fetch(`${base}/api/v1/blocks/${BLOCK}/minutes.html?${q}`)).text(), minutes,
+  assert.equal(await (await getAs(`${base}/api/v1/blocks/${BLOCK}/minutes.html`, thuky.token)).text(), minutes,
     'a second printing says the same');
   const table = minutes.slice(minutes.indexOf('<tbody>'), minutes.indexOf('</tbody>'));
   const scores = [...table.matchAll(/<b>([\d,]+)<\/b>/g)].map((m) => m[1]);
@@ -312,7 +314,7 @@ test('a whole conference: nine delegates, the projector, two ballots, minutes an
     'the flag proposal in the minutes',
   );
   assert.ok(minutes.includes('Hà Nội'), 'the meeting place');
-  const xlsx = Buffer.from(await (await fetch(`${base}/api/v1/blocks/${BLOCK}/results.xlsx?${q}`)).arrayBuffer());
+  const xlsx = Buffer.from(await (await getAs(`${base}/api/v1/blocks/${BLOCK}/results.xlsx`, thuky.token)).arrayBuffer());
   const file = path.join(h.dataDir, 'ket-qua.xlsx');
   writeFileSync(file, xlsx);
   // Column F of the first sheet (Điểm khối), read with Python's zipfile: no spreadsheet library.

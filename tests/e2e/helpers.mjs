@@ -131,6 +131,20 @@ export async function apiLogin(port, username, device = crypto.randomUUID()) {
   return { device, token: (await res.json()).token };
 }
 
+// Starts a page session for `token` in a browser context (its HttpOnly cookie opens server
+// pages and documents there), as the app does before it opens them.
+export async function pageSession(context, base, token) {
+  const res = await context.request.post(`${base}/api/v1/auth/page-session`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  assert.equal(res.status(), 204);
+}
+
+// GET `url` with a device token in the Authorization header (never in the address).
+export function getAs(url, token) {
+  return fetch(url, { headers: { authorization: `Bearer ${token}` } });
+}
+
 // Pushes `ops` as one batch from `who` (an `apiLogin` answer); every one must apply.
 export async function pushOps(port, who, ops) {
   const ms = Date.now();

@@ -9,7 +9,7 @@ import { copyFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  BLOCK, SERVER, SHOTS, apiLogin, freePort, launch, startServer, stopServer, tempDir,
+  BLOCK, SERVER, SHOTS, apiLogin, freePort, launch, pageSession, startServer, stopServer, tempDir,
 } from './helpers.mjs';
 
 const FIXTURE = path.join(path.dirname(SERVER), 'report_fixture');
@@ -47,9 +47,9 @@ test('the minutes print on A4 with the hand-computed results', async () => {
     headers: { authorization: `Bearer ${t}` },
   });
   assert.equal(early.status, 403, 'a delegate before publication');
-  const q = new URLSearchParams({ access_token: await token('thuky') });
   const page = await browser.newPage();
-  const res = await page.goto(`http://127.0.0.1:${port}/api/v1/blocks/${BLOCK}/minutes.html?${q}`);
+  await pageSession(page.context(), `http://127.0.0.1:${port}`, await token('thuky'));
+  const res = await page.goto(`http://127.0.0.1:${port}/api/v1/blocks/${BLOCK}/minutes.html`);
   assert.equal(res.status(), 200);
   const text = await page.locator('body').innerText();
   for (const part of ['BIÊN BẢN', 'Họp bình xét thi đua năm 2026', 'Hà Nội, ngày 20 tháng 12 năm 2026',
@@ -82,7 +82,8 @@ test('the minutes print on A4 with the hand-computed results', async () => {
 test('the central office overview lists the block with its leader and documents', async () => {
   const t = await token('admin');
   const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
-  const res = await page.goto(`http://127.0.0.1:${port}/api/v1/overview.html?access_token=${t}`);
+  await pageSession(page.context(), `http://127.0.0.1:${port}`, t);
+  const res = await page.goto(`http://127.0.0.1:${port}/api/v1/overview.html`);
   assert.equal(res.status(), 200);
   const row = await page.locator('tbody tr').first().innerText();
   assert.ok(row.includes('2026') && row.includes('(107,00)'), row);
@@ -103,7 +104,8 @@ test('the central office overview lists the block with its leader and documents'
 test('the covenant prints for signing with a block per member', async () => {
   const t = await token('thuky');
   const page = await browser.newPage();
-  const res = await page.goto(`http://127.0.0.1:${port}/api/v1/blocks/${BLOCK}/covenant.html?access_token=${t}`);
+  await pageSession(page.context(), `http://127.0.0.1:${port}`, t);
+  const res = await page.goto(`http://127.0.0.1:${port}/api/v1/blocks/${BLOCK}/covenant.html`);
   assert.equal(res.status(), 200);
   assert.ok((await page.locator('h1').innerText()).includes('GIAO ƯỚC THI ĐUA NĂM 2026'));
   assert.equal(await page.locator('.sign').count(), 9);

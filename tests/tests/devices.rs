@@ -177,9 +177,14 @@ async fn live_events_announce_a_sync_within_two_seconds() {
     let (outsider, _) = script::token(&store, &outsider).await;
     let open = |token: String| {
         let http = http.clone();
-        let url = server.url(&format!("/api/v1/events?access_token={token}"));
+        let url = server.url("/api/v1/events");
         async move {
-            let res = http.get(url).send().await.expect("events");
+            let res = http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("events");
             assert_eq!(res.status(), 200);
             res
         }
@@ -218,5 +223,79 @@ async fn live_events_announce_a_sync_within_two_seconds() {
         ),
         Ok(other) => panic!("{other:?}"),
     }
+    server.stop().await;
+}
+
+/// A stream opened by a page session ends when its device signs out, and one token holds
+/// at most a few streams at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_stream_ends_with_its_sign_in_and_streams_per_token_are_bounded() {
+    use std::time::Duration;
+
+    let (_dir, store, server) = demo_server().await;
+    let http = reqwest::Client::new();
+    let observer = script::principal(Some(shared::access::Role::Observer), None, false);
+    let (token, _) = script::token(&store, &observer).await;
+    let started = http
+        .post(server.url("/api/v1/auth/page-session"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("page session");
+    assert_eq!(started.status(), 204);
+    let cookie = started.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let open = || {
+        http.get(server.url("/api/v1/events"))
+            .header("cookie", cookie.clone())
+            .send()
+    };
+    let mut streams = Vec::new();
+    for _ in 0..4 {
+        let res = open().await.expect("events");
+        assert_eq!(res.status(), 200);
+        streams.push(res);
+    }
+    let fifth = open().await.expect("events");
+    assert_eq!(fifth.status(), 429, "a fifth stream for one token");
+    assert!(fifth.headers().contains_key("retry-after"));
+    // Closing one frees its place.
+    drop(streams.pop());
+    let mut again = None;
+    for _ in 0..20 {
+        let res = open().await.expect("events");
+        if res.status() == 200 {
+            again = Some(res);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut stream = again.expect("a closed stream frees its place");
+    drop(streams);
+    let out = http
+        .post(server.url("/api/v1/auth/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), 204);
+    // The stream ends within its check period (10 s) after the sign-out.
+    let ended = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            match stream.chunk().await {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => return,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream outlived its sign-in");
+    let res = open().await.expect("events");
+    assert_eq!(res.status(), 401);
     server.stop().await;
 }

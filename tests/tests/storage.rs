@@ -419,6 +419,114 @@ async fn story<S: Store>(store: S) {
     assert_eq!(found("daibieu").await, Some(lower));
     assert_eq!(found("DaiBieu").await, Some(upper));
     assert_eq!(found("khongco").await, None);
+
+    // One delegate per unit: a join writes the audit, a second join for the unit is refused
+    // (the code stays unused), the issuer's device cannot join, and revoking the device
+    // frees the seat; page sessions die with their token. The same SQL on both backends.
+    use thidua_server::store::{AccountRow, JoinCodeRow, Redeemed};
+    let now = 2_000_000_000_000_i64;
+    let seat_unit = unit(5);
+    let issuer = lower;
+    let (_, issuer_token) = thidua_server::auth::new_token().expect("token");
+    store
+        .insert_token(
+            &issuer_token,
+            issuer,
+            Uuid::from_u128(0x15),
+            "thư ký",
+            i64::MAX / 2,
+        )
+        .await
+        .expect("token");
+    let grant = shared::access::Grant {
+        block_id: BLOCK,
+        role: Role::Delegate,
+        unit: Some(seat_unit),
+    };
+    for c in ["code-a", "code-b"] {
+        store
+            .insert_join_code(
+                c,
+                &JoinCodeRow {
+                    grant,
+                    created_by: issuer,
+                    expires_ms: i64::MAX / 2,
+                },
+            )
+            .await
+            .expect("code");
+    }
+    let joiner = |n: u128| AccountRow {
+        id: Uuid::from_u128(0x7000 + n),
+        username: format!("joined-{n}"),
+        name: "Đại biểu".into(),
+        password_hash: None,
+        admin: false,
+    };
+    let redeem = |code: &'static str, n: u128, device: u128| {
+        let store = store.clone();
+        let account = joiner(n);
+        async move {
+            store
+                .redeem_join_code(
+                    code,
+                    now,
+                    &account,
+                    &format!("tok-{n}"),
+                    Uuid::from_u128(device),
+                    "máy",
+                    i64::MAX / 2,
+                )
+                .await
+                .expect("redeem")
+        }
+    };
+    assert!(!store.seat_taken(BLOCK, seat_unit, now).await.expect("seat"));
+    assert_eq!(redeem("code-a", 1, 0x15).await, Redeemed::IssuersDevice);
+    assert_eq!(redeem("code-a", 1, 0x16).await, Redeemed::Joined(grant));
+    assert!(store.seat_taken(BLOCK, seat_unit, now).await.expect("seat"));
+    assert_eq!(redeem("code-b", 2, 0x17).await, Redeemed::SeatTaken);
+    assert_eq!(
+        redeem("code-a", 3, 0x18).await,
+        Redeemed::Invalid,
+        "used once"
+    );
+    store
+        .insert_page_session("page-1", "tok-1", i64::MAX / 2)
+        .await
+        .expect("page");
+    assert_eq!(
+        store.page_session("page-1").await.expect("page"),
+        Some(("tok-1".to_owned(), i64::MAX / 2))
+    );
+    assert_eq!(
+        store
+            .revoke_device(Uuid::from_u128(0x16), issuer, now)
+            .await
+            .expect("revoke"),
+        1
+    );
+    assert_eq!(store.page_session("page-1").await.expect("page"), None);
+    assert!(!store.seat_taken(BLOCK, seat_unit, now).await.expect("seat"));
+    assert_eq!(redeem("code-b", 2, 0x17).await, Redeemed::Joined(grant));
+    let audit = store.audit(BLOCK, 0, 10_000).await.expect("audit");
+    let acts: Vec<(&str, &str)> = audit
+        .iter()
+        .filter(|a| a.op == "join" || a.op == "revoke_device")
+        .map(|a| (a.op.as_str(), a.device_id.as_str()))
+        .collect();
+    let (d16, d17) = (
+        Uuid::from_u128(0x16).to_string(),
+        Uuid::from_u128(0x17).to_string(),
+    );
+    assert_eq!(
+        acts,
+        [
+            ("join", d16.as_str()),
+            ("revoke_device", d16.as_str()),
+            ("join", d17.as_str())
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -320,12 +320,13 @@ fn block_html(s: &Snapshot, b: &Block, l: Lang) -> String {
     h.push_str("</div>");
     // The documents are server pages (they need the network; the app does not), opened in
     // a new tab: a page of links there costs the app's shell nothing.
-    if let Some(t) = s.meta.as_ref().and_then(|m| m.token.as_ref()) {
+    // They open by the page session's cookie, which the sync engine starts with the live
+    // stream: no token in the address.
+    if s.meta.as_ref().is_some_and(|m| m.token.is_some()) {
         let _ = write!(
             h,
-            "<a class=\"button secondary\" target=\"_blank\" data-testid=\"documents\" href=\"/api/v1/blocks/{}/documents.html?access_token={}\">{}</a>",
+            "<a class=\"button secondary\" target=\"_blank\" data-testid=\"documents\" href=\"/api/v1/blocks/{}/documents.html\">{}</a>",
             b.id,
-            esc(t),
             l.t("Tài liệu, trình chiếu", "Documents, projector"),
         );
     }

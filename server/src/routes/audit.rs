@@ -10,7 +10,7 @@ use serde::Deserialize;
 use shared::transfer::{defuse, write_row};
 use uuid::Uuid;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, PageAuth};
 use crate::error::ApiError;
 use crate::store::AuditRow;
 use crate::{AppState, Store};
@@ -23,8 +23,6 @@ pub(crate) struct AuditQuery {
     after: i64,
     #[serde(default)]
     limit: Option<u32>,
-    #[serde(default)]
-    access_token: Option<String>,
 }
 
 fn check(auth: &Auth, block: Uuid) -> Result<(), ApiError> {
@@ -47,14 +45,13 @@ fn block_id(path: Result<Path<Uuid>, PathRejection>) -> Result<Uuid, ApiError> {
 /// The JSON page.
 pub(crate) async fn audit_json<S: Store>(
     State(state): State<AppState<S>>,
-    auth: Auth,
+    PageAuth(auth): PageAuth,
     path: Result<Path<Uuid>, PathRejection>,
     query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<Vec<AuditRow>>, ApiError> {
     let block = block_id(path)?;
     let Query(q) = query.map_err(|r| ApiError::Malformed(r.body_text()))?;
     check(&auth, block)?;
-    let _ = q.access_token;
     let limit = q.limit.unwrap_or(1000).clamp(1, 10_000);
     Ok(Json(state.store.audit(block, q.after, limit).await?))
 }
@@ -62,7 +59,7 @@ pub(crate) async fn audit_json<S: Store>(
 /// The whole log as CSV (UTF-8 with BOM, CRLF, so Excel opens it with the diacritics intact).
 pub(crate) async fn audit_csv<S: Store>(
     State(state): State<AppState<S>>,
-    auth: Auth,
+    PageAuth(auth): PageAuth,
     path: Result<Path<Uuid>, PathRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let block = block_id(path)?;

@@ -3,7 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
 use shared::Record;
 use shared::access::{Principal, Role};
 use shared::protocol::{
@@ -13,7 +14,7 @@ use uuid::Uuid;
 
 use crate::auth::{self, Auth, ClientAddr, TOKEN_TTL_MS};
 use crate::error::ApiError;
-use crate::store::{AccountRow, JoinCodeRow, StoreError, now_ms};
+use crate::store::{AccountRow, JoinCodeRow, Redeemed, StoreError, now_ms};
 use crate::{AppState, Store};
 
 /// Default and longest life of a join code, in minutes.
@@ -162,7 +163,7 @@ pub(crate) async fn join<S: Store>(
         admin: false,
     };
     let (token, token_hash) = auth::new_token()?;
-    let grant = state
+    let redeemed = state
         .store
         .redeem_join_code(
             &auth::hash_secret(&code),
@@ -174,9 +175,18 @@ pub(crate) async fn join<S: Store>(
             now + TOKEN_TTL_MS,
         )
         .await?;
-    let Some(grant) = grant else {
-        state.throttle.failed_addr(addr, now);
-        return Err(ApiError::InvalidCode);
+    let grant = match redeemed {
+        Redeemed::Joined(g) => g,
+        Redeemed::Invalid => {
+            state.throttle.failed_addr(addr, now);
+            return Err(ApiError::InvalidCode);
+        }
+        Redeemed::SeatTaken => return Err(ApiError::UnitTaken),
+        Redeemed::IssuersDevice => {
+            return Err(ApiError::Forbidden(
+                "a join code is for another person's device, not its issuer's",
+            ));
+        }
     };
     tracing::info!(block = %grant.block_id, role = grant.role.as_str(), "a device joined with a code");
     if let Some(key) = device_key {
@@ -197,13 +207,62 @@ pub(crate) async fn join<S: Store>(
     }))
 }
 
-/// `POST /api/v1/auth/logout`: revokes this device's token.
+/// `POST /api/v1/auth/logout`: revokes this device's token, its page session with it.
 pub(crate) async fn logout<S: Store>(
     State(state): State<AppState<S>>,
     auth: Auth,
-) -> Result<StatusCode, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     state.store.revoke_token(&auth.token_hash, now_ms()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(
+            header::SET_COOKIE,
+            auth::page_cookie_cleared(state.limits.tls),
+        )],
+    ))
+}
+
+/// `POST /api/v1/auth/revoke-device`: an administrator signs a device out of every account
+/// (a lost tablet, or a unit's seat taken by the wrong device); the blocks' audit logs show it.
+pub(crate) async fn revoke_device<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+    req: Result<Json<shared::protocol::RevokeDeviceRequest>, JsonRejection>,
+) -> Result<Json<shared::protocol::RevokeDeviceResponse>, ApiError> {
+    let req = body(req, state.limits.max_body_bytes)?;
+    if !auth.principal.admin {
+        return Err(ApiError::Forbidden(
+            "only an administrator revokes a device",
+        ));
+    }
+    let revoked = state
+        .store
+        .revoke_device(req.device_id, auth.principal.account_id, now_ms())
+        .await?;
+    tracing::info!(device = %req.device_id, revoked, "an administrator revoked a device");
+    Ok(Json(shared::protocol::RevokeDeviceResponse { revoked }))
+}
+
+/// `POST /api/v1/auth/page-session`: starts a page session for the calling device (an
+/// HttpOnly cookie), which opens server pages, documents and the event stream; it replaces
+/// the device's earlier one and ends with its token.
+pub(crate) async fn page_session<S: Store>(
+    State(state): State<AppState<S>>,
+    auth: Auth,
+) -> Result<impl IntoResponse, ApiError> {
+    let (secret, hash) = auth::new_token()?;
+    let expires_ms = now_ms() + auth::PAGE_TTL_MS;
+    state
+        .store
+        .insert_page_session(&hash, &auth.token_hash, expires_ms)
+        .await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(
+            header::SET_COOKIE,
+            auth::page_cookie_header(&secret, state.limits.tls),
+        )],
+    ))
 }
 
 /// `POST /api/v1/auth/device-key`: registers the calling device's public key for its account.
@@ -246,7 +305,13 @@ pub(crate) async fn create_join_code<S: Store>(
         Err(e) => return Err(e.into()),
     };
     match (req.role, req.unit) {
-        (Role::Delegate, Some(u)) if block.is_member(u) => {}
+        // One delegate per unit: a code is not issued for a unit that has one (the
+        // secretary cannot make a second voter for it).
+        (Role::Delegate, Some(u)) if block.is_member(u) => {
+            if state.store.seat_taken(req.block_id, u, now_ms()).await? {
+                return Err(ApiError::UnitTaken);
+            }
+        }
         (Role::Delegate, _) => {
             return Err(ApiError::Malformed(
                 "a delegate's code needs a member unit of the block".into(),

@@ -11,7 +11,7 @@ use serde::Serialize;
 use shared::changes_file::ChangesFile;
 use shared::protocol::{Outcome, OutcomeStatus};
 
-use crate::auth::Auth;
+use crate::auth::PageAuth;
 use crate::error::ApiError;
 use crate::{AppState, Store};
 
@@ -33,7 +33,7 @@ pub(crate) struct ImportReply {
 /// The import.
 pub(crate) async fn import<S: Store>(
     State(state): State<AppState<S>>,
-    _carrier: Auth,
+    PageAuth(_carrier): PageAuth,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ImportReply>, ApiError> {
     let body = body.map_err(|r| {

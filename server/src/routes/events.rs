@@ -5,6 +5,10 @@
 //! catches pushes served by another server process on the same PostgreSQL database. The
 //! event carries only the block id and the sequence, never data: the client then pulls
 //! through the normal, rights-checked sync.
+//!
+//! A stream ends when its sign-in does (sign-out, revocation, expiry, the page session's
+//! end), checked every `LIVE_CHECK` polls, and one device token holds at most
+//! `MAX_STREAMS_PER_TOKEN` streams at once, so no token can pile up connections.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -15,15 +19,65 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
 use tokio::sync::{broadcast, watch};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, PageAuth};
 use crate::error::ApiError;
 use crate::{AppState, Closing, Store};
 
 /// How often the stream looks at the database when no local push woke it.
 const POLL: Duration = Duration::from_secs(1);
+/// Every this many wake-ups, the stream checks that its sign-in is still live.
+const LIVE_CHECK: u32 = 10;
+/// Streams one device token may hold open at once (an app, a projector tab, a spare).
+pub(crate) const MAX_STREAMS_PER_TOKEN: u32 = 4;
+
+/// Open streams per token hash.
+#[derive(Debug, Default)]
+pub struct Streams(std::sync::Mutex<std::collections::HashMap<String, u32>>);
+
+/// One open stream, counted until it drops.
+struct Slot {
+    streams: std::sync::Arc<Streams>,
+    token_hash: String,
+}
+
+impl Streams {
+    fn take(streams: &std::sync::Arc<Streams>, token_hash: &str) -> Option<Slot> {
+        let mut open = streams
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = open.entry(token_hash.to_owned()).or_default();
+        if *n >= MAX_STREAMS_PER_TOKEN {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            streams: streams.clone(),
+            token_hash: token_hash.to_owned(),
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self
+            .streams
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.token_hash) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.token_hash);
+            }
+        }
+    }
+}
 
 struct Watch<S: Store> {
-    store: S,
+    state: AppState<S>,
+    _slot: Slot,
+    wakes: u32,
     auth: Auth,
     rx: broadcast::Receiver<()>,
     closing: Option<watch::Receiver<bool>>,
@@ -34,13 +88,18 @@ struct Watch<S: Store> {
 /// The event stream.
 pub(crate) async fn events<S: Store>(
     State(state): State<AppState<S>>,
-    auth: Auth,
+    PageAuth(auth): PageAuth,
     closing: Option<Extension<Closing>>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // A cursor past every sequence lists no block and returns the latest sequence.
     let (_, cursor) = state.store.changed_blocks(u64::MAX).await?;
+    let slot = Streams::take(&state.streams, &auth.token_hash).ok_or(ApiError::RateLimited {
+        retry_after_secs: 5,
+    })?;
     let watch = Watch {
-        store: state.store.clone(),
+        state: state.clone(),
+        _slot: slot,
+        wakes: 0,
         auth,
         rx: state.events.subscribe(),
         closing: closing.map(|Extension(Closing(rx))| rx),
@@ -69,7 +128,11 @@ pub(crate) async fn events<S: Store>(
                 }
                 () = tokio::time::sleep(POLL) => {}
             }
-            match w.store.changed_blocks(w.cursor).await {
+            w.wakes = w.wakes.wrapping_add(1);
+            if w.wakes % LIVE_CHECK == 0 && !crate::auth::still_live(&w.state, &w.auth).await {
+                return None;
+            }
+            match w.state.store.changed_blocks(w.cursor).await {
                 Ok((blocks, upto)) => {
                     for b in blocks {
                         if w.auth.principal.can_read(Some(b)) {

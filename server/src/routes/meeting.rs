@@ -12,14 +12,14 @@ use shared::mutation::{Mutation, Op};
 use shared::protocol::OutcomeStatus;
 use uuid::Uuid;
 
-use crate::auth::Auth;
+use crate::auth::PageAuth;
 use crate::error::ApiError;
 use crate::{AppState, Store};
 
 /// Saves the meeting's details and answers them as stored.
 pub(crate) async fn put_meeting<S: Store>(
     State(state): State<AppState<S>>,
-    auth: Auth,
+    PageAuth(auth): PageAuth,
     path: Result<Path<Uuid>, PathRejection>,
     body: Result<Json<MeetingDetails>, JsonRejection>,
 ) -> Result<Json<MeetingDetails>, ApiError> {

@@ -16,6 +16,8 @@ mod sync;
 
 use std::path::PathBuf;
 
+pub use events::Streams;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
@@ -41,6 +43,8 @@ pub(crate) fn router<S: Store>(
         .route("/auth/login", post(auth::login::<S>))
         .route("/auth/join", post(auth::join::<S>))
         .route("/auth/logout", post(auth::logout::<S>))
+        .route("/auth/page-session", post(auth::page_session::<S>))
+        .route("/auth/revoke-device", post(auth::revoke_device::<S>))
         .route("/auth/me", get(auth::me))
         .route("/auth/device-key", post(auth::device_key_route::<S>))
         .route("/join-codes", post(auth::create_join_code::<S>))
@@ -109,7 +113,7 @@ pub(crate) fn router<S: Store>(
     // Gzip matters on a meeting hall's Wi-Fi: the wasm module and a full pull shrink ~3×.
     router
         .layer(CompressionLayer::new())
-        // Spans name the path only: an EventSource's `?access_token=` never reaches a log.
+        // Spans name the path only: a query never reaches a log.
         .layer(TraceLayer::new_for_http().make_span_with(
             |req: &axum::http::Request<axum::body::Body>| {
                 tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())

@@ -222,7 +222,7 @@ pub fn spec() -> Value {
             })))}
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A device token; `?access_token=` for EventSource"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A device token. Server pages, documents and `/events` also take the page session's HttpOnly cookie (`POST /auth/page-session`); a write by cookie needs the header `x-thidua-page`"}},
             "schemas": {
                 "ProtocolVersion": {"type": "object", "additionalProperties": false, "required": ["major", "minor"],
                     "properties": {"major": {"type": "integer", "minimum": 0, "maximum": 4294967295u64}, "minor": {"type": "integer", "minimum": 0, "maximum": 4294967295u64}}},
@@ -265,7 +265,7 @@ pub fn spec() -> Value {
                     "properties": {"status": {"type": "string"}, "protocol": {"$ref": "#/components/schemas/ProtocolVersion"}, "version": {"type": "string"}}},
                 "ErrorBody": {"type": "object", "required": ["code", "message", "message_vi"],
                     "properties": {"code": {"enum": ["malformed_request", "unsupported_media_type", "unsupported_protocol", "payload_too_large",
-                        "batch_too_large", "unauthorized", "forbidden", "invalid_code", "conflict", "not_found", "internal", "unavailable", "tampered", "refused", "clock_ahead", "rate_limited"]},
+                        "batch_too_large", "unauthorized", "forbidden", "invalid_code", "conflict", "not_found", "internal", "unavailable", "tampered", "refused", "clock_ahead", "rate_limited", "unit_taken"]},
                         "message": {"type": "string"}, "message_vi": {"type": "string"},
                         "server_ms": {"type": "integer", "minimum": 0}, "retry_after_secs": {"type": "integer", "minimum": 0}}}
             }
@@ -279,7 +279,25 @@ pub fn spec() -> Value {
         Some("DeviceKeyRequest"),
         ("204", json!({"description": "Registered"})),
     )});
+    doc["paths"]["/auth/page-session"] = json!({"post": op(
+        "Start a page session for this device: an HttpOnly SameSite=Strict cookie that opens server pages, documents and `/events` (never a sync), so no token travels in an address; it ends with the device's token",
+        true,
+        None,
+        ("204", json!({"description": "Started (`Set-Cookie: thidua_page=…`)"})),
+    )});
     let key = json!({"type": ["string", "null"], "description": "hex DER SubjectPublicKeyInfo of an ECDSA P-256 key"});
+    doc["paths"]["/auth/revoke-device"] = json!({"post": op(
+        "Sign a device out of every account (administrators): a lost tablet, or a unit's delegate seat held by the wrong device; audited in each block it acted in",
+        true,
+        Some("RevokeDeviceRequest"),
+        ("200", json!({"description": "Revoked", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["revoked"],
+            "properties": {"revoked": {"type": "integer", "minimum": 0, "description": "sign-ins revoked"}}}}}})),
+    )});
+    doc["components"]["schemas"]["RevokeDeviceRequest"] = json!({
+        "type": "object", "additionalProperties": false, "required": ["device_id"],
+        "properties": {"device_id": {"type": "string", "format": "uuid"}}
+    });
     doc["components"]["schemas"]["DeviceKeyRequest"] = json!({
         "type": "object", "additionalProperties": false, "required": ["device_key"],
         "properties": {"device_key": {"type": "string"}}

@@ -14,7 +14,7 @@ use shared::model::BlockLevel;
 use shared::overview::{self, BlockLine, Filter};
 use shared::report::esc;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, PageAuth};
 use crate::error::ApiError;
 use crate::routes::report::{live_records, write_tables};
 use crate::{AppState, Store};
@@ -29,8 +29,6 @@ pub(crate) struct OverviewQuery {
     level: String,
     #[serde(default)]
     province: String,
-    #[serde(default)]
-    access_token: Option<String>,
 }
 
 impl OverviewQuery {
@@ -82,21 +80,19 @@ async fn lines<S: Store>(
 /// The page: the filter form, one row per block, links to its documents.
 pub(crate) async fn overview_html<S: Store>(
     State(state): State<AppState<S>>,
-    auth: Auth,
+    PageAuth(auth): PageAuth,
     query: Result<Query<OverviewQuery>, QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (lines, q) = lines(&state, &auth, query).await?;
-    let token = q.access_token.clone().unwrap_or_default();
     let mut h = String::new();
     let _ = write!(
         h,
         "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Tổng hợp thi đua – Văn phòng</title><style>{CSS}</style></head><body><h1>Tổng hợp các khối, cụm thi đua</h1>\
-         <form method=\"get\"><input type=\"hidden\" name=\"access_token\" value=\"{token}\">\
+         <form method=\"get\">\
          <label>Năm <input name=\"year\" inputmode=\"numeric\" value=\"{year}\"></label>\
          <label>Cấp <select name=\"level\">{levels}</select></label>\
          <label>Tỉnh, thành phố <input name=\"province\" value=\"{province}\"></label>\
          <button>Lọc</button> <a class=\"button\" href=\"overview.xlsx?{qs}\">Tải Excel</a></form>",
-        token = esc(&token),
         year = esc(&q.year),
         province = esc(&q.province),
         levels = [
@@ -145,13 +141,8 @@ pub(crate) async fn overview_html<S: Store>(
             None => (String::new(), esc(l.problem.as_deref().unwrap_or(""))),
         };
         let docs = if l.report.is_some() {
-            let t = if token.is_empty() {
-                String::new()
-            } else {
-                format!("?access_token={}", esc(&token))
-            };
             format!(
-                "<a href=\"blocks/{id}/minutes.html{t}\">Biên bản</a> · <a href=\"blocks/{id}/results.xlsx{t}\">Excel</a>",
+                "<a href=\"blocks/{id}/minutes.html\">Biên bản</a> · <a href=\"blocks/{id}/results.xlsx\">Excel</a>",
                 id = b.id
             )
         } else {
@@ -180,7 +171,7 @@ pub(crate) async fn overview_html<S: Store>(
 /// One workbook of everything selected: the blocks, and every unit's results.
 pub(crate) async fn overview_xlsx<S: Store>(
     State(state): State<AppState<S>>,
-    auth: Auth,
+    PageAuth(auth): PageAuth,
     query: Result<Query<OverviewQuery>, QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (lines, _) = lines(&state, &auth, query).await?;
@@ -210,7 +201,6 @@ fn query_string(q: &OverviewQuery) -> String {
         ("year", q.year.as_str()),
         ("level", q.level.as_str()),
         ("province", q.province.as_str()),
-        ("access_token", q.access_token.as_deref().unwrap_or("")),
     ] {
         if !v.is_empty() {
             parts.push(format!("{k}={}", percent(v)));

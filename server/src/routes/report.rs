@@ -15,18 +15,15 @@ use shared::protocol::{Change, MAX_PULL_LIMIT};
 use shared::report::{Cell, Report, Table};
 use uuid::Uuid;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, PageAuth};
 use crate::error::ApiError;
 use crate::{AppState, Store};
 
-/// The minutes' query: the token only (the meeting's details are on the block, saved
-/// through `PUT …/meeting`, so every printing says the same).
+/// The minutes' query: empty (the meeting's details are on the block, saved through
+/// `PUT …/meeting`, so every printing says the same).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct MinutesQuery {
-    #[serde(default)]
-    access_token: Option<String>,
-}
+pub(crate) struct MinutesQuery {}
 
 /// Every live (not deleted) record of `blocks` and the units; all blocks when `None`.
 pub(crate) async fn live_records<S: Store>(
@@ -89,7 +86,7 @@ async fn report<S: Store>(
 /// The results table as CSV (UTF-8 with BOM, CRLF).
 pub(crate) async fn results_csv<S: Store>(
     State(state): State<AppState<S>>,
-    auth: Auth,
+    PageAuth(auth): PageAuth,
     path: Result<Path<Uuid>, PathRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let report = report(&state, &auth, path).await?;
@@ -111,12 +108,11 @@ pub(crate) async fn results_csv<S: Store>(
 /// The minutes as one printable HTML page.
 pub(crate) async fn minutes_html<S: Store>(
     State(state): State<AppState<S>>,
-    auth: Auth,
+    PageAuth(auth): PageAuth,
     path: Result<Path<Uuid>, PathRejection>,
     query: Result<Query<MinutesQuery>, QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let Query(q) = query.map_err(|r| ApiError::Malformed(r.body_text()))?;
-    let _ = q.access_token;
+    let Query(MinutesQuery {}) = query.map_err(|r| ApiError::Malformed(r.body_text()))?;
     let report = report(&state, &auth, path).await?;
     Ok((
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -128,7 +124,7 @@ pub(crate) async fn minutes_html<S: Store>(
 /// decimals, so the central office can sum and sort them.
 pub(crate) async fn results_xlsx<S: Store>(
     State(state): State<AppState<S>>,
-    auth: Auth,
+    PageAuth(auth): PageAuth,
     path: Result<Path<Uuid>, PathRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let report = report(&state, &auth, path).await?;
@@ -225,7 +221,7 @@ fn hundredths_f64(h: i64) -> f64 {
 /// signature block.
 pub(crate) async fn covenant_html<S: Store>(
     State(state): State<AppState<S>>,
-    auth: Auth,
+    PageAuth(auth): PageAuth,
     path: Result<Path<Uuid>, PathRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let block = readable_block(&auth, path)?;
@@ -239,7 +235,7 @@ pub(crate) async fn covenant_html<S: Store>(
 /// block; the page refreshes itself from the live events.
 pub(crate) async fn board_html<S: Store>(
     State(state): State<AppState<S>>,
-    auth: Auth,
+    PageAuth(auth): PageAuth,
     path: Result<Path<Uuid>, PathRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let block = readable_block(&auth, path)?;
@@ -251,7 +247,7 @@ pub(crate) async fn board_html<S: Store>(
 /// The block's documents page (`shared::documents`), for anyone who may read the block.
 pub(crate) async fn documents_html<S: Store>(
     State(state): State<AppState<S>>,
-    auth: Auth,
+    PageAuth(auth): PageAuth,
     path: Result<Path<Uuid>, PathRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let block = readable_block(&auth, path)?;
@@ -281,7 +277,7 @@ pub(crate) async fn documents_html<S: Store>(
 }
 
 /// The page that imports a changes file, for any signed-in account.
-pub(crate) async fn import_html(_auth: Auth) -> impl IntoResponse {
+pub(crate) async fn import_html(_auth: PageAuth) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         shared::documents::import_html(),

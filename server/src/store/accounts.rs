@@ -2,6 +2,15 @@
 //! on both backends (text ids, `$n` parameters), expanded into each `Store` impl by
 //! `accounts!` so it is written once.
 
+/// A row when unit `$2` of block `$1` has its delegate at time `$3`: an account made by the
+/// administrator (a password), or one that joined by code and is still signed in.
+pub(super) const SEAT_TAKEN: &str = "SELECT 1 FROM grants g JOIN accounts a ON a.id = g.account_id
+    WHERE g.block_id = $1 AND g.role = 'delegate' AND g.unit_id = $2
+      AND (a.password_hash IS NOT NULL OR EXISTS (
+        SELECT 1 FROM tokens t WHERE t.account_id = g.account_id
+          AND t.revoked_ms IS NULL AND t.expires_ms > $3))
+    LIMIT 1";
+
 /// The account-side `Store` methods, for a store with a `pool` field and a `write_turn`
 /// method; each write first takes the store's write turn.
 macro_rules! accounts {
@@ -217,6 +226,49 @@ macro_rules! accounts {
             Ok(())
         }
 
+        async fn insert_page_session(
+            &self,
+            session_hash: &str,
+            token_hash: &str,
+            expires_ms: i64,
+        ) -> Result<(), StoreError> {
+            let _turn = self.write_turn().await;
+            sqlx::query("DELETE FROM page_sessions WHERE token_hash = $1 OR expires_ms <= $2")
+                .bind(token_hash)
+                .bind($crate::store::now_ms())
+                .execute(&self.pool)
+                .await?;
+            sqlx::query(
+                "INSERT INTO page_sessions (session_hash, token_hash, expires_ms) VALUES ($1, $2, $3)",
+            )
+            .bind(session_hash)
+            .bind(token_hash)
+            .bind(expires_ms)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        }
+
+        async fn page_session(&self, session_hash: &str) -> Result<Option<(String, i64)>, StoreError> {
+            let row = sqlx::query(
+                "SELECT token_hash, expires_ms FROM page_sessions WHERE session_hash = $1",
+            )
+            .bind(session_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+        }
+
+        async fn touch_page_session(&self, session_hash: &str, expires_ms: i64) -> Result<(), StoreError> {
+            let _turn = self.write_turn().await;
+            sqlx::query("UPDATE page_sessions SET expires_ms = $2 WHERE session_hash = $1")
+                .bind(session_hash)
+                .bind(expires_ms)
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        }
+
         async fn revoke_token(&self, token_hash: &str, now_ms: i64) -> Result<(), StoreError> {
             let _turn = self.write_turn().await;
             sqlx::query(
@@ -226,6 +278,10 @@ macro_rules! accounts {
             .bind(now_ms)
             .execute(&self.pool)
             .await?;
+            sqlx::query("DELETE FROM page_sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(&self.pool)
+                .await?;
             Ok(())
         }
 
@@ -260,30 +316,56 @@ macro_rules! accounts {
             device: Uuid,
             device_name: &str,
             token_expires_ms: i64,
-        ) -> Result<Option<Grant>, StoreError> {
+        ) -> Result<$crate::store::Redeemed, StoreError> {
+            use $crate::store::Redeemed;
             let _turn = self.write_turn().await;
             let mut tx = self.pool.begin().await?;
             // The update is the claim: of two devices racing with one code, one row changes.
+            // A refusal below drops the transaction, so the code stays unused.
             let row = sqlx::query(
                 "UPDATE join_codes SET used_ms = $2
                  WHERE code_hash = $1 AND used_ms IS NULL AND expires_ms > $2
-                 RETURNING block_id, role, unit_id",
+                 RETURNING block_id, role, unit_id, created_by",
             )
             .bind(code_hash)
             .bind(now_ms)
             .fetch_optional(&mut *tx)
             .await?;
             let Some(row) = row else {
-                return Ok(None);
+                return Ok(Redeemed::Invalid);
             };
             let role: String = row.try_get(1)?;
             let unit: Option<String> = row.try_get(2)?;
+            let issuer: String = row.try_get(3)?;
             let grant = Grant {
                 block_id: $crate::store::parse_id(&row.try_get::<String, _>(0)?)?,
                 role: Role::parse(&role)
                     .ok_or_else(|| StoreError::Other(format!("unknown role {role:?}").into()))?,
                 unit: unit.as_deref().map($crate::store::parse_id).transpose()?,
             };
+            let issuers = sqlx::query(
+                "SELECT 1 FROM tokens WHERE device_id = $1 AND account_id = $2
+                   AND revoked_ms IS NULL AND expires_ms > $3",
+            )
+            .bind(device.to_string())
+            .bind(&issuer)
+            .bind(now_ms)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if issuers.is_some() {
+                return Ok(Redeemed::IssuersDevice);
+            }
+            if let (Role::Delegate, Some(u)) = (grant.role, grant.unit) {
+                let taken = sqlx::query(SEAT_TAKEN)
+                    .bind(grant.block_id.to_string())
+                    .bind(u.to_string())
+                    .bind(now_ms)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if taken.is_some() {
+                    return Ok(Redeemed::SeatTaken);
+                }
+            }
             sqlx::query(
                 "INSERT INTO accounts (id, username, name, password_hash, admin, created_ms)
                  VALUES ($1, $2, $3, NULL, $4, $5)",
@@ -316,8 +398,86 @@ macro_rules! accounts {
             .bind(token_expires_ms)
             .execute(&mut *tx)
             .await?;
+            // Who joined for what, on which device, by whose code: the block's audit shows it.
+            let what = serde_json::json!({
+                "role": grant.role.as_str(),
+                "unit": grant.unit,
+                "device_name": device_name,
+                "code_issued_by": issuer,
+            });
+            sqlx::query(AUDIT_EVENT)
+                .bind(Uuid::now_v7().to_string())
+                .bind(device.to_string())
+                .bind(account.id.to_string())
+                .bind(grant.unit.unwrap_or(grant.block_id).to_string())
+                .bind(grant.block_id.to_string())
+                .bind("join")
+                .bind(what.to_string())
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
-            Ok(Some(grant))
+            Ok(Redeemed::Joined(grant))
+        }
+
+        async fn seat_taken(&self, block: Uuid, unit: Uuid, now_ms: i64) -> Result<bool, StoreError> {
+            let row = sqlx::query(SEAT_TAKEN)
+                .bind(block.to_string())
+                .bind(unit.to_string())
+                .bind(now_ms)
+                .fetch_optional(&self.pool)
+                .await?;
+            Ok(row.is_some())
+        }
+
+        async fn revoke_device(&self, device: Uuid, by: Uuid, now_ms: i64) -> Result<u64, StoreError> {
+            let _turn = self.write_turn().await;
+            let mut tx = self.pool.begin().await?;
+            let grants = sqlx::query(
+                "SELECT DISTINCT t.account_id, g.block_id, g.role, g.unit_id FROM tokens t
+                 JOIN grants g ON g.account_id = t.account_id
+                 WHERE t.device_id = $1 AND t.revoked_ms IS NULL AND t.expires_ms > $2",
+            )
+            .bind(device.to_string())
+            .bind(now_ms)
+            .fetch_all(&mut *tx)
+            .await?;
+            let revoked = sqlx::query(
+                "UPDATE tokens SET revoked_ms = $2 WHERE device_id = $1 AND revoked_ms IS NULL",
+            )
+            .bind(device.to_string())
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query(
+                "DELETE FROM page_sessions WHERE token_hash IN (SELECT token_hash FROM tokens WHERE device_id = $1)",
+            )
+            .bind(device.to_string())
+            .execute(&mut *tx)
+            .await?;
+            for g in &grants {
+                let account: String = g.try_get(0)?;
+                let block: String = g.try_get(1)?;
+                let role: String = g.try_get(2)?;
+                let unit: Option<String> = g.try_get(3)?;
+                let what = serde_json::json!({
+                    "role": role, "unit": unit, "account": account, "revoked_by": by.to_string(),
+                });
+                sqlx::query(AUDIT_EVENT)
+                    .bind(Uuid::now_v7().to_string())
+                    .bind(device.to_string())
+                    .bind(by.to_string())
+                    .bind(unit.unwrap_or_else(|| block.clone()))
+                    .bind(&block)
+                    .bind("revoke_device")
+                    .bind(what.to_string())
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(revoked)
         }
 
         async fn audit(

@@ -146,6 +146,19 @@ pub struct AccountRow {
     pub admin: bool,
 }
 
+/// What a join code did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed {
+    /// The device joined with this grant.
+    Joined(Grant),
+    /// The code is unknown, used or expired.
+    Invalid,
+    /// The unit already has its delegate (`Store::seat_taken`).
+    SeatTaken,
+    /// The device is the code's issuer's own.
+    IssuersDevice,
+}
+
 /// A device token as stored (by hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRow {
@@ -303,6 +316,28 @@ pub trait Store: Clone + Send + Sync + 'static {
         expires_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Starts a page session for a token (its hash), ending the token's earlier ones and any
+    /// expired session.
+    fn insert_page_session(
+        &self,
+        session_hash: &str,
+        token_hash: &str,
+        expires_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A page session by hash: its token's hash and the session's expiry.
+    fn page_session(
+        &self,
+        session_hash: &str,
+    ) -> impl Future<Output = Result<Option<(String, i64)>, StoreError>> + Send;
+
+    /// Extends a page session's expiry.
+    fn touch_page_session(
+        &self,
+        session_hash: &str,
+        expires_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Revokes a token.
     fn revoke_token(
         &self,
@@ -318,7 +353,9 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Uses a join code once: creates `account` with the code's grant and its device token,
-    /// all or nothing; `None` if the code is unknown, used or expired.
+    /// all or nothing, and writes the join in the block's audit log. A delegate's code
+    /// joins only while the unit's seat is free (`seat_taken`), and never on a device where
+    /// the code's issuer is signed in; a refused code stays unused.
     #[allow(clippy::too_many_arguments)]
     fn redeem_join_code(
         &self,
@@ -329,7 +366,26 @@ pub trait Store: Clone + Send + Sync + 'static {
         device: Uuid,
         device_name: &str,
         token_expires_ms: i64,
-    ) -> impl Future<Output = Result<Option<Grant>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Redeemed, StoreError>> + Send;
+
+    /// Whether unit `unit` of `block` has its delegate: an account made by the
+    /// administrator (with a password) or a device that joined for it and is still signed
+    /// in at `now_ms`.
+    fn seat_taken(
+        &self,
+        block: Uuid,
+        unit: Uuid,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Revokes every live sign-in on `device` (an administrator's act, `by`), freeing the
+    /// seats it held; each block the device acted in logs it. The sign-ins revoked.
+    fn revoke_device(
+        &self,
+        device: Uuid,
+        by: Uuid,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// The audit log of a block, oldest first, after `after`, at most `limit`.
     fn audit(

@@ -17,7 +17,13 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
-use super::accounts::accounts;
+use super::accounts::{SEAT_TAKEN, accounts};
+
+/// One audit line for an act that is not a mutation (a join, a revoked device): mutation id,
+/// device, account, record, block, what (`field`), details (JSON), time.
+const AUDIT_EVENT: &str = "INSERT INTO audit_log (mutation_id, device_id, account_id, record_id,
+    block_id, field, old_value, new_value, won, client_hlc, reason, server_ms)
+    VALUES ($1::uuid, $2::uuid, $3, $4::uuid, $5, $6, 'null'::jsonb, $7::jsonb, true, '{}'::jsonb, NULL, $8)";
 use super::{
     AccountRow, AuditRow, Batch, ContextCache, JoinCodeRow, Page, PushTx, Store, StoreError,
     TokenRow, push_batch, seq_from_sql, seq_to_sql,
