@@ -7,7 +7,7 @@
 // cache-first and never change under one name: an old index.html always meets its own
 // script and module, never a newer one. At install the worker reads index.html to learn
 // the current file names and caches them together with it.
-const CACHE = 'thidua-shell-v4';
+const CACHE = 'thidua-shell-v5';
 // The editor module (secretaries, administrators): cached when first opened, and its
 // hashed files as they are fetched, so a secretary who opened it once works offline.
 const EDITOR = '/editor/';
@@ -15,6 +15,10 @@ const EDITOR = '/editor/';
 const STATIC = ['/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png'];
 // Trunk prints its 64-bit hash in hex without leading zeros: 1 to 16 digits.
 const HASHED = /-[0-9a-f]{1,16}(_bg)?\.(js|wasm|css)$/;
+// wasm-bindgen's JavaScript snippets (the SubtleCrypto calls): their names do not change
+// with their content, so they are fetched network-first, like index.html, and kept for
+// offline use; index.html preloads them, which is how the worker learns their names.
+const SNIPPET = /\/snippets\/[^/]+\/[^/]+\.js$/;
 
 async function cacheShell() {
   const cache = await caches.open(CACHE);
@@ -23,7 +27,7 @@ async function cacheShell() {
   const html = await res.clone().text();
   const assets = [...html.matchAll(/(?:href|src)="(\/[^"]+)"/g)]
     .map((m) => m[1])
-    .filter((u) => HASHED.test(u));
+    .filter((u) => HASHED.test(u) || SNIPPET.test(u));
   // The script imports the module by name from inline code too.
   for (const m of html.matchAll(/'(\/[^']+\.(?:js|wasm))'/g)) {
     if (HASHED.test(m[1])) assets.push(m[1]);
@@ -64,6 +68,20 @@ self.addEventListener('fetch', (event) => {
           return res;
         })
         .catch(async () => (await caches.match(page)) || Response.error()),
+    );
+    return;
+  }
+  if (SNIPPET.test(url.pathname)) {
+    event.respondWith(
+      fetch(req)
+        .then(async (res) => {
+          if (res.ok) {
+            const cache = await caches.open(CACHE);
+            await cache.put(req, res.clone());
+          }
+          return res;
+        })
+        .catch(async () => (await caches.match(req)) || Response.error()),
     );
     return;
   }

@@ -94,7 +94,8 @@ pub async fn join(base: &str, req: &JoinRequest) -> Result<TokenResponse, ApiErr
 
 /// `POST {base}/api/v1/auth/device-key`: registers this device's public key.
 pub async fn register_device_key(base: &str, token: &str, key: &str) -> Result<(), ApiError> {
-    let body = serde_json::json!({ "device_key": key }).to_string();
+    // The key is hex (made by SubtleCrypto): nothing to escape.
+    let body = format!("{{\"device_key\":\"{key}\"}}");
     post_plain(base, "/api/v1/auth/device-key", token, Some(body)).await
 }
 

@@ -153,6 +153,10 @@ pub struct SyncMeta {
     /// stamp as too far ahead (`clock_ahead`); added to the clock for every new stamp.
     #[serde(default)]
     pub clock_offset_ms: i64,
+    /// The server's paper key (hex SPKI), which the ballot papers of a changes file are
+    /// sealed to; learned from the last page of a pull.
+    #[serde(default)]
+    pub paper_key: Option<String>,
 }
 
 impl SyncMeta {
@@ -589,6 +593,7 @@ impl LocalDb {
                     principal: None,
                     device_key_registered: false,
                     clock_offset_ms: 0,
+                    paper_key: None,
                 };
                 write_meta(&store, &meta).await?;
                 meta
@@ -846,6 +851,9 @@ impl LocalDb {
             meta.hlc = meta.hlc.observe(stamp);
         }
         meta.cursor = meta.cursor.max(res.cursor);
+        if res.paper_key.is_some() {
+            meta.paper_key.clone_from(&res.paper_key);
+        }
         meta.last_ok_ms = Some(ids::now_ms());
         meta.last_error = None;
         write_meta(&meta_store, &meta).await?;
@@ -923,6 +931,7 @@ impl LocalDb {
         let mut meta = must_meta(&store).await?;
         // A new sign-in registers the key again (for its account); signing out forgets it.
         meta.device_key_registered = false;
+        meta.paper_key = None;
         meta.token = token;
         meta.account_name = principal.as_ref().map(|p| p.name.clone());
         meta.principal = principal;
@@ -979,14 +988,14 @@ impl LocalDb {
         }
     }
 
-    /// Remembers that the server has this device's public key.
-    pub async fn set_device_key_registered(&self) -> Result<(), DbError> {
+    /// Changes the sync state by `f` (what the server has told this device).
+    pub async fn edit_meta(&self, f: impl FnOnce(&mut SyncMeta)) -> Result<(), DbError> {
         let tx = self
             .rexie
             .transaction(&[META], TransactionMode::ReadWrite)?;
         let store = tx.store(META)?;
         let mut meta = must_meta(&store).await?;
-        meta.device_key_registered = true;
+        f(&mut meta);
         write_meta(&store, &meta).await?;
         tx.done().await?;
         Ok(())

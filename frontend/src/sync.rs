@@ -161,7 +161,7 @@ async fn register_key(db: &LocalDb, base_url: &str, token: &str) {
             .await
             .is_ok()
     {
-        let _ = db.set_device_key_registered().await;
+        let _ = db.edit_meta(|m| m.device_key_registered = true).await;
     }
 }
 

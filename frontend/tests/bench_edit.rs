@@ -119,6 +119,7 @@ async fn a_score_typed_to_its_indexeddb_commit() {
         cursor: changes.len() as u64,
         changes,
         more: false,
+        paper_key: None,
     })
     .await
     .expect("seed");

@@ -30,6 +30,7 @@ fn all_demo() -> SyncResponse {
         cursor: changes.len() as u64,
         changes,
         more: false,
+        paper_key: None,
     }
 }
 
@@ -175,6 +176,7 @@ async fn acknowledged_mutations_leave_the_outbox_and_pending_ones_survive_a_pull
         }],
         cursor: 100,
         more: false,
+        paper_key: None,
     };
     db.apply_sync(&res).await.expect("apply");
     let s = db.snapshot().await.expect("snapshot");
@@ -339,6 +341,7 @@ async fn upgrading_from_schema_1_keeps_everything() {
         principal: None,
         device_key_registered: false,
         clock_offset_ms: 0,
+        paper_key: None,
     };
     let tx = v1
         .transaction(
@@ -540,6 +543,7 @@ async fn the_ui_copy_follows_each_sync_without_reading_everything() {
         ],
         cursor: 201,
         more: false,
+        paper_key: None,
     };
     let synced = db.apply_sync(&res).await.expect("apply");
     copy.absorb_sync(&synced);
@@ -582,6 +586,7 @@ async fn a_long_outbox_goes_out_in_stamp_order_in_bounded_pages() {
         changes: vec![],
         cursor: 500,
         more: false,
+        paper_key: None,
     };
     let synced = db.apply_sync(&res).await.expect("apply");
     assert_eq!(synced.gone.len(), 200);

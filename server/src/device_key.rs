@@ -14,7 +14,8 @@ pub const SPKI_P256_HEADER: &str = "3059301306072a8648ce3d020106082a8648ce3d0301
 /// Longest key accepted, in hex characters (a P-256 SPKI is 91 bytes: 182).
 const MAX_KEY_HEX: usize = 256;
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
+/// The bytes of lowercase or uppercase hex, if it is hex.
+pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }

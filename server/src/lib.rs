@@ -8,6 +8,7 @@ pub mod device_key;
 pub mod error;
 pub mod hall;
 pub mod nfc;
+pub mod paper_key;
 mod routes;
 pub mod store;
 pub mod throttle;
@@ -36,6 +37,23 @@ pub struct AppState<S: Store> {
     pub throttle: std::sync::Arc<throttle::Throttle>,
     /// Live-event streams open per token.
     pub streams: std::sync::Arc<routes::Streams>,
+    /// The server's paper key, read (or made) on first use.
+    pub paper_key: std::sync::Arc<tokio::sync::OnceCell<paper_key::PaperKey>>,
+}
+
+impl<S: Store> AppState<S> {
+    /// The server's paper key, from the database (made and stored on first use).
+    pub async fn paper_key(&self) -> Result<&paper_key::PaperKey, error::ApiError> {
+        self.paper_key
+            .get_or_try_init(|| async {
+                let fresh = paper_key::fresh()
+                    .map_err(|_| error::ApiError::Unavailable("no randomness"))?;
+                let (secret, _) = self.store.server_key("paper", (&fresh.0, &fresh.1)).await?;
+                paper_key::PaperKey::from_secret_hex(&secret)
+                    .map_err(|e| error::ApiError::Internal(store::StoreError::Other(e.into())))
+            })
+            .await
+    }
 }
 
 pub use routes::hall::{HallPage, SharedHall};
@@ -61,6 +79,7 @@ pub fn app_with_hall<S: Store>(
             events,
             throttle: throttle::Throttle::for_this_machine(),
             streams: std::sync::Arc::default(),
+            paper_key: std::sync::Arc::default(),
         },
         static_dir,
         limits.tls,

@@ -627,7 +627,7 @@ async fn every_documented_operation_exists() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(served, spec);
     let paths = spec["paths"].as_object().expect("paths");
-    assert_eq!(paths.len(), 25);
+    assert_eq!(paths.len(), 26);
     for (path, ops) in paths {
         for (method, _) in ops.as_object().expect("ops") {
             let uri = format!(
@@ -1860,5 +1860,90 @@ async fn a_unit_has_one_delegate_and_its_issuer_cannot_take_the_seat() {
             .as_str()
             .expect("json")
             .contains(&f.secretary.to_string())
+    );
+}
+
+#[tokio::test]
+async fn ballot_papers_travel_sealed_to_the_server_and_only_papers_may() {
+    use p256::ecdsa::signature::Signer;
+    let f = fixture(Limits::default()).await;
+    add_token(&f.store, "carrier", None, true, i64::MAX / 2).await;
+    f.store
+        .register_device_key(Uuid::from_u128(9), f.secretary, &device_key(1).1)
+        .await
+        .expect("key");
+    // The key is public, made once and the same on every call.
+    let key = || async {
+        let res = f
+            .app
+            .clone()
+            .oneshot(
+                Request::get("/api/v1/paper-key")
+                    .body(Body::empty())
+                    .expect("req"),
+            )
+            .await
+            .expect("res");
+        assert_eq!(res.status(), StatusCode::OK);
+        let b = res.into_body().collect().await.expect("body").to_bytes();
+        String::from_utf8(b.to_vec()).expect("utf8")
+    };
+    let public = key().await;
+    assert!(
+        public.starts_with(thidua_server::device_key::SPKI_P256_HEADER),
+        "{public}"
+    );
+    assert_eq!(key().await, public);
+    let signed = |papers: Vec<shared::changes_file::SealedPaper>| {
+        let mut file =
+            shared::changes_file::ChangesFile::new(Uuid::from_u128(9), 1_700_000_000_000, vec![]);
+        file.papers = papers;
+        let sig: p256::ecdsa::Signature = device_key(1).0.sign(&file.sealed_bytes());
+        file.signature = sig.to_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        serde_json::to_string(&file).expect("json")
+    };
+    let before = title_and_seq(&f.store, first_criterion()).await;
+    // A sealed "paper" that is not a ballot paper is refused whole, after it opened.
+    let not_a_paper = rename(Uuid::from_u128(0xe1), first_criterion(), "Lén", now_ms());
+    let sealed =
+        thidua_server::paper_key::seal(&public, not_a_paper.to_string().as_bytes(), &[3; 32])
+            .expect("seal");
+    let (status, res) = send(
+        &f.app,
+        post_as("carrier", "/api/v1/changes-file", signed(vec![sealed])),
+    )
+    .await;
+    assert_eq!(
+        (status, res["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("malformed_request")),
+        "{res}"
+    );
+    assert!(
+        res["message"]
+            .as_str()
+            .expect("msg")
+            .contains("ballot paper only"),
+        "{res}"
+    );
+    // One sealed to another key does not open.
+    let other = thidua_server::paper_key::fresh().expect("key").1;
+    let sealed = thidua_server::paper_key::seal(&other, b"{}", &[4; 32]).expect("seal");
+    let (status, res) = send(
+        &f.app,
+        post_as("carrier", "/api/v1/changes-file", signed(vec![sealed])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    assert!(
+        res["message"]
+            .as_str()
+            .expect("msg")
+            .contains("does not open"),
+        "{res}"
+    );
+    assert_eq!(
+        title_and_seq(&f.store, first_criterion()).await,
+        before,
+        "nothing applied"
     );
 }

@@ -38,12 +38,27 @@ pub struct ChangesFile {
     pub device_id: Uuid,
     /// When the file was written, ms since the epoch (device clock).
     pub created_ms: u64,
-    /// The outbox, oldest first.
+    /// The outbox, oldest first, but for its ballot papers.
     pub mutations: Vec<Mutation>,
+    /// The outbox's ballot papers (`cast_vote` mutations), each encrypted to the server's
+    /// paper key, so the carrier cannot read them. Sealed like the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub papers: Vec<SealedPaper>,
     /// Lowercase hex ECDSA P-256 / SHA-256 signature (r‖s, 64 bytes) of the sealed bytes,
     /// by the device's registered key.
     #[serde(default)]
     pub signature: String,
+}
+
+/// One ballot paper encrypted to the server (ECIES over P-256 with AES-256-GCM; the
+/// server's `paper_key` module describes the envelope).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealedPaper {
+    /// The ephemeral public key, hex SPKI DER.
+    pub key: String,
+    /// The mutation's JSON, encrypted, with its tag, hex.
+    pub data: String,
 }
 
 /// Why a changes file cannot be read.
@@ -85,6 +100,7 @@ impl ChangesFile {
             device_id,
             created_ms,
             mutations,
+            papers: Vec::new(),
             signature: String::new(),
         }
     }

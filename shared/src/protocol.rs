@@ -124,6 +124,10 @@ pub struct SyncResponse {
     pub cursor: u64,
     /// Whether more changes wait beyond this page.
     pub more: bool,
+    /// The server's paper key (hex SPKI DER, ECDH P-256), on the last page of a pull: the
+    /// ballot papers of a changes file are sealed to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper_key: Option<String>,
 }
 
 /// What became of one pushed mutation.

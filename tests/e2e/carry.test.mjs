@@ -40,19 +40,36 @@ test('unsynced changes travel by file, once, and an altered file is refused', as
   const delegate = await open('donvi3');
   const secretary = await open('thuky');
 
-  // The province loses its connection; the delegate scores two criteria.
+  // A ballot is open before the connection goes: the delegate's paper will travel in the
+  // file sealed to the server, unreadable by whoever carries it.
+  await secretary.page.getByRole('button', { name: 'Suy tôn Khối trưởng' }).click();
+  await secretary.page.getByTestId('ballot').first().getByTestId('open-ballot').click();
+  await assertText(secretary.page.getByTestId('ballot').first(), 'Đang bỏ phiếu');
+  await assertText(secretary.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
+  await delegate.page.getByRole('button', { name: 'Đồng bộ ngay' }).click();
+  const paper = delegate.page.getByTestId('ballot').first().getByTestId('paper');
+  await paper.waitFor({ timeout: 20_000 });
+
+  // The province loses its connection; the delegate votes, then scores two criteria.
   await delegate.context.setOffline(true);
+  const choice = paper.locator('input').first();
+  const chosen = await choice.getAttribute('data-option');
+  await choice.check();
+  await delegate.page.getByTestId('ballot').first().getByTestId('cast').click();
+  await delegate.page.waitForFunction(
+    () => Number(document.querySelector('[data-testid="pending-count"]').textContent) >= 1,
+  );
   await assertText(delegate.page.getByTestId('network'), 'Ngoại tuyến');
   await delegate.page.getByTestId('round-self').getByTestId('open-round').click();
   await delegate.page.getByTestId('sheet').waitFor();
   await typeScore(delegate.page.locator('[data-code="1.1"]').getByTestId('score-input'), '6,5');
   await typeScore(delegate.page.locator('[data-code="2.2"]').getByTestId('score-input'), '9');
-  // The sheet and its two cells are in the outbox once the count reaches three.
+  // The paper, the sheet and its two cells are in the outbox once the count reaches four.
   await delegate.page.waitForFunction(
-    () => Number(document.querySelector('[data-testid="pending-count"]').textContent) >= 3,
+    () => Number(document.querySelector('[data-testid="pending-count"]').textContent) >= 4,
   );
   const pending = Number(await delegate.page.getByTestId('pending-count').textContent());
-  assert.equal(pending, 3);
+  assert.equal(pending, 4);
 
   // Export: a real download of a sealed file.
   await delegate.page.locator('details.carry summary').click();
@@ -66,7 +83,12 @@ test('unsynced changes travel by file, once, and an altered file is refused', as
   await assertText(delegate.page.getByTestId('carry-note'), `Đã xuất ${pending} thay đổi`);
   const sealed = JSON.parse(readFileSync(file, 'utf8'));
   assert.equal(sealed.format, 'thidua-changes');
-  assert.equal(sealed.mutations.length, pending);
+  assert.equal(sealed.mutations.length, pending - 1);
+  assert.equal(sealed.papers.length, 1, 'the ballot paper travels sealed');
+  const text = readFileSync(file, 'utf8');
+  assert.ok(!text.includes('cast_vote'), 'no paper in clear');
+  assert.ok(chosen && !text.includes(chosen), `the choice ${chosen} cannot be read`);
+  assert.match(sealed.papers[0].key, /^3059301306072a8648ce3d0201/, 'an ephemeral P-256 key');
   assert.match(sealed.signature, /^[0-9a-f]{128}$/, 'signed with the device key (ECDSA P-256, r‖s)');
   await shot(delegate.page, '30-export-changes');
 

@@ -6,7 +6,8 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::changes_file::ChangesFile;
+use shared::changes_file::{ChangesFile, SealedPaper};
+use shared::mutation::Op;
 use wasm_bindgen::JsCast;
 
 use super::ui::text_button;
@@ -36,9 +37,14 @@ async fn export_file(ctx: Ctx) -> String {
         let s = s.as_ref()?;
         let meta = s.meta.as_ref()?;
         let mutations: Vec<_> = s.outbox.iter().map(|e| e.mutation.clone()).collect();
-        Some((meta.device_id, meta.token.is_some(), mutations))
+        Some((
+            meta.device_id,
+            meta.token.is_some(),
+            mutations,
+            meta.paper_key.clone(),
+        ))
     });
-    let Some((device, true, mutations)) = found else {
+    let Some((device, true, mutations, paper_key)) = found else {
         return ctx
             .t(
                 "Cần đăng nhập trên máy này để xuất tệp.",
@@ -55,7 +61,24 @@ async fn export_file(ctx: Ctx) -> String {
             .into();
     }
     let n = mutations.len();
-    let mut file = ChangesFile::new(device, ids::now_ms(), mutations);
+    // Ballot papers travel sealed to the server: the carrier cannot read a unit's vote.
+    // Without the server's key (no sync since signing in) they stay on the device.
+    let (votes, rest): (Vec<_>, Vec<_>) = mutations
+        .into_iter()
+        .partition(|m| matches!(m.op, Op::CastVote { .. }));
+    let mut papers = Vec::new();
+    if let Some(k) = &paper_key {
+        for v in &votes {
+            let plain = crate::json::to_string(v).unwrap_or_default();
+            match seal::seal_paper(k, plain.as_bytes()).await {
+                Ok((key, data)) => papers.push(SealedPaper { key, data }),
+                Err(e) => return e,
+            }
+        }
+    }
+    let kept = votes.len() - papers.len();
+    let mut file = ChangesFile::new(device, ids::now_ms(), rest);
+    file.papers = papers;
     // Signed with this device's own key, whose public half the server registered.
     let Some(db) = ctx.db() else {
         return String::new();
@@ -74,10 +97,19 @@ async fn export_file(ctx: Ctx) -> String {
         &device.to_string()[..8],
         file.created_ms
     );
+    let left = if kept > 0 {
+        ctx.t(
+            " · Phiếu bầu ở lại máy: chưa có khóa của máy chủ (đồng bộ một lần khi có mạng).",
+            " · Ballot papers stay on the device: no server key yet (sync once online).",
+        )
+    } else {
+        ""
+    };
     match download(&name, &text) {
         Ok(()) => format!(
-            "{} {n} {} {name}",
+            "{} {} {} {name}{left}",
             ctx.t("Đã xuất", "Exported"),
+            n - kept,
             ctx.t("thay đổi ra tệp", "changes to")
         ),
         Err(()) => ctx

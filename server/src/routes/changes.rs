@@ -61,6 +61,23 @@ pub(crate) async fn import<S: Store>(
         }
     }
     let account = signer.ok_or(ApiError::Tampered(file.device_id))?;
+    // The papers open with the server's key, after the signature check; each must be a
+    // ballot paper of the device that signed the file.
+    let mut file = file;
+    if !file.papers.is_empty() {
+        let key = state.paper_key().await?;
+        for paper in std::mem::take(&mut file.papers) {
+            let plain = key.open(&paper).map_err(ApiError::Malformed)?;
+            let m: shared::mutation::Mutation = serde_json::from_slice(&plain)
+                .map_err(|e| ApiError::Malformed(format!("a sealed paper: {e}")))?;
+            if !matches!(m.op, shared::mutation::Op::CastVote { .. }) {
+                return Err(ApiError::Malformed(
+                    "a sealed paper holds a ballot paper only".into(),
+                ));
+            }
+            file.mutations.push(m);
+        }
+    }
     // A tablet whose clock ran ahead exports stamps the server refuses: its owner sets the
     // clock, lets the app re-stamp (it does on its next sync) or exports again.
     crate::routes::check_clock(&state.limits, &file.mutations, file.device_id)?;

@@ -24,3 +24,18 @@ pub(crate) async fn health<S: Store>(
     };
     (status, Json(body))
 }
+
+/// `GET /api/v1/paper-key`: the server's public paper key (hex SPKI DER, ECDH P-256), which
+/// devices encrypt the ballot papers of a changes file to (`crate::paper_key`).
+pub(crate) async fn paper_key<S: Store>(
+    State(state): State<AppState<S>>,
+) -> Result<impl axum::response::IntoResponse, crate::error::ApiError> {
+    let key = state.paper_key().await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        key.public_hex().to_owned(),
+    ))
+}

@@ -38,6 +38,7 @@ pub(crate) fn router<S: Store>(
     let limit = state.limits.max_body_bytes;
     let api = Router::new()
         .route("/health", get(health::health::<S>))
+        .route("/paper-key", get(health::paper_key::<S>))
         .route("/sync", post(sync::sync::<S>))
         .route("/changes-file", post(changes::import::<S>))
         .route("/auth/login", post(auth::login::<S>))

@@ -130,9 +130,11 @@ pub fn spec() -> Value {
     covenant["parameters"] = block_param();
     covenant["responses"]["409"] = results_csv["responses"]["409"].clone();
     let changes_schema = json!({"type": "object", "additionalProperties": false, "required": ["format", "version", "device_id", "created_ms", "mutations"],
-        "properties": {"format": {"const": "thidua-changes"}, "version": {"const": 1}, "device_id": uuid,
+        "properties": {"format": {"const": "thidua-changes"}, "version": {"const": 2}, "device_id": uuid,
             "created_ms": {"type": "integer", "minimum": 0}, "mutations": {"type": "array", "items": {"$ref": "#/components/schemas/Mutation"}},
-            "mac": {"type": "string"}}});
+            "papers": {"type": "array", "description": "ballot papers encrypted to `GET /paper-key`", "items": {"type": "object", "additionalProperties": false,
+                "required": ["key", "data"], "properties": {"key": {"type": "string"}, "data": {"type": "string"}}}},
+            "signature": {"type": "string", "description": "hex ECDSA P-256 (r‖s) of the file with `signature` empty, by the device's registered key"}}});
     let mut changes_file = op(
         "Imports a changes file exported by a device without network; applies it as that device, once",
         true,
@@ -293,6 +295,12 @@ pub fn spec() -> Value {
         ("200", json!({"description": "Revoked", "content": {"application/json": {"schema": {
             "type": "object", "required": ["revoked"],
             "properties": {"revoked": {"type": "integer", "minimum": 0, "description": "sign-ins revoked"}}}}}})),
+    )});
+    doc["paths"]["/paper-key"] = json!({"get": op(
+        "The server's public paper key (hex SPKI DER, ECDH P-256): a device encrypts the ballot papers of a changes file to it (ECIES: SHA-256(Z ‖ 00000001 ‖ ephemeral SPKI) as the AES-256-GCM key, zero nonce)",
+        false,
+        None,
+        ("200", json!({"description": "The key", "content": {"text/plain": {"schema": {"type": "string", "pattern": "^[0-9a-f]+$"}}}})),
     )});
     doc["components"]["schemas"]["RevokeDeviceRequest"] = json!({
         "type": "object", "additionalProperties": false, "required": ["device_id"],

@@ -22,6 +22,8 @@ pub(crate) struct SyncReply {
     changes: Box<RawValue>,
     cursor: u64,
     more: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paper_key: Option<String>,
 }
 
 pub(crate) async fn sync<S: Store>(
@@ -70,12 +72,23 @@ pub(crate) async fn sync<S: Store>(
         .store
         .pull(blocks.as_deref(), req.cursor, limit)
         .await?;
+    // The paper key rides on the last page; a sync never fails for want of it.
+    let paper_key = if page.more {
+        None
+    } else {
+        state
+            .paper_key()
+            .await
+            .ok()
+            .map(|k| k.public_hex().to_owned())
+    };
     Ok(Json(SyncReply {
         protocol: PROTOCOL,
         outcomes,
         changes: page.changes,
         cursor: page.cursor,
         more: page.more,
+        paper_key,
     }))
 }
 

@@ -269,6 +269,30 @@ macro_rules! accounts {
             Ok(())
         }
 
+        async fn server_key(
+            &self,
+            name: &str,
+            fresh: (&str, &str),
+        ) -> Result<(String, String), StoreError> {
+            {
+                let _turn = self.write_turn().await;
+                sqlx::query(
+                    "INSERT INTO server_keys (name, secret, public_key) VALUES ($1, $2, $3)
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name)
+                .bind(fresh.0)
+                .bind(fresh.1)
+                .execute(&self.pool)
+                .await?;
+            }
+            let row = sqlx::query("SELECT secret, public_key FROM server_keys WHERE name = $1")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?;
+            Ok((row.try_get(0)?, row.try_get(1)?))
+        }
+
         async fn revoke_token(&self, token_hash: &str, now_ms: i64) -> Result<(), StoreError> {
             let _turn = self.write_turn().await;
             sqlx::query(

@@ -338,6 +338,14 @@ pub trait Store: Clone + Send + Sync + 'static {
         expires_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The server's key pair `name` as (secret, public), hex: the one stored, or `fresh`
+    /// stored now if there is none (of several servers racing, the first one's stays).
+    fn server_key(
+        &self,
+        name: &str,
+        fresh: (&str, &str),
+    ) -> impl Future<Output = Result<(String, String), StoreError>> + Send;
+
     /// Revokes a token.
     fn revoke_token(
         &self,
