@@ -308,6 +308,9 @@ test('a whole conference: nine delegates, the projector, two ballots, minutes an
   const scores = [...table.matchAll(/<b>([\d,]+)<\/b>/g)].map((m) => m[1]);
   assert.deepEqual(scores, [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => vi(101 - n)));
   assert.ok(minutes.includes('66,67'), 'ballot 1 in the minutes');
+  // The correction made after the lock is named in the minutes, with its reason.
+  assert.ok(minutes.includes('Điểm đã đính chính sau khi khóa vòng chấm'), 'the corrections section');
+  assert.ok(minutes.includes(reason), 'the correction\'s reason in the minutes');
   // Unit 1 ranks first, is "Xuất sắc" and passed the flag ballot: proposed for the flag.
   assert.ok(
     minutes.includes('<li><b>Cờ thi đua của Chính phủ</b>: Ủy ban Trung ương Mặt trận Tổ quốc Việt Nam</li>'),

@@ -80,7 +80,9 @@ async fn report<S: Store>(
             ));
         }
     }
-    Report::from_records(block, &records).map_err(|e| ApiError::no_results(&e))
+    let report = Report::from_records(block, &records).map_err(|e| ApiError::no_results(&e))?;
+    let lines = state.store.corrections(block).await?;
+    Ok(report.with_corrections(&records, &lines))
 }
 
 /// The results table as CSV (UTF-8 with BOM, CRLF).
@@ -152,6 +154,7 @@ fn workbook(report: &Report) -> Result<Vec<u8>, ApiError> {
         ("Kết quả", report.results_table()),
         ("Phiếu chấm", report.sheets_table()),
         ("Bỏ phiếu", report.ballots_table()),
+        ("Đính chính", report.corrections_table()),
     ])
 }
 

@@ -504,6 +504,29 @@ macro_rules! accounts {
             Ok(revoked)
         }
 
+        async fn corrections(
+            &self,
+            block: Uuid,
+        ) -> Result<Vec<shared::report::CorrectionLine>, StoreError> {
+            let rows = sqlx::query(
+                "SELECT CAST(record_id AS TEXT), CAST(old_value AS TEXT), CAST(new_value AS TEXT), reason
+                 FROM audit_log WHERE block_id = $1 AND field = 'correct' ORDER BY id",
+            )
+            .bind(block.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(shared::report::CorrectionLine {
+                        cell: $crate::store::parse_id(&r.try_get::<String, _>(0)?)?,
+                        old: r.try_get(1)?,
+                        new: r.try_get(2)?,
+                        reason: r.try_get::<Option<String>, _>(3)?.unwrap_or_default(),
+                    })
+                })
+                .collect()
+        }
+
         async fn audit(
             &self,
             block: Uuid,

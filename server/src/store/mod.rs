@@ -395,6 +395,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         now_ms: i64,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// The scores of a block corrected after their round was locked, oldest first, from the
+    /// audit log.
+    fn corrections(
+        &self,
+        block: Uuid,
+    ) -> impl Future<Output = Result<Vec<shared::report::CorrectionLine>, StoreError>> + Send;
+
     /// The audit log of a block, oldest first, after `after`, at most `limit`.
     fn audit(
         &self,
