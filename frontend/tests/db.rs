@@ -601,3 +601,153 @@ async fn a_long_outbox_goes_out_in_stamp_order_in_bounded_pages() {
     assert_eq!(s.pending_count(), 250);
     assert_eq!(title(&s), "Lần 449");
 }
+
+/// The paths of a JSON value's leaves (strings, numbers), below the record's `type` and `id`.
+fn leaves(
+    v: &serde_json::Value,
+    path: &mut Vec<serde_json::Value>,
+    out: &mut Vec<Vec<serde_json::Value>>,
+) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                if path.is_empty() && (k == "type" || k == "id") {
+                    continue;
+                }
+                path.push(k.as_str().into());
+                leaves(x, path, out);
+                path.pop();
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                path.push(i.into());
+                leaves(x, path, out);
+                path.pop();
+            }
+        }
+        serde_json::Value::String(_) | serde_json::Value::Number(_) => out.push(path.clone()),
+        _ => {}
+    }
+}
+
+fn at<'a>(v: &'a mut serde_json::Value, path: &[serde_json::Value]) -> &'a mut serde_json::Value {
+    path.iter().fold(v, |v, k| match k {
+        serde_json::Value::String(k) => &mut v[k.as_str()],
+        k => &mut v[k.as_u64().unwrap_or(0) as usize],
+    })
+}
+
+/// Every record kind, one field at a time at each boundary the wire allows (strings of the
+/// longest text the server takes, with four-byte characters, and empty; integers at
+/// JavaScript's largest safe value, at `u32::MAX` and at 0; ids at the largest and the nil
+/// UUID; field stamps at the largest
+/// stamp the server accepts), is stored from a pull and read back unchanged: no value the
+/// server can send makes the app's database unreadable.
+#[wasm_bindgen_test]
+async fn every_boundary_the_server_accepts_reads_back_from_indexeddb() {
+    use serde_json::json;
+    let long: String = "Ệ🎉a"
+        .chars()
+        .cycle()
+        .take(shared::limits::MAX_ANY_TEXT_CHARS)
+        .collect();
+    let candidates = [
+        json!(long),
+        json!(""),
+        json!(shared::hlc::MAX_MS),
+        json!(u32::MAX),
+        json!(0),
+        json!("99999.99"),
+        json!(Uuid::max()),
+        json!(Uuid::nil()),
+    ];
+    let mut records = shared::casebook::central_block_records();
+    records.extend(demo::records());
+    records.push(Record::Signature(shared::model::Signature {
+        id: Uuid::from_u128(0x51),
+        block_id: demo::BLOCK_ID,
+        covenant_id: demo::id(1),
+        unit: demo::id(3),
+        signer: "Nguyễn Văn An".into(),
+        signed_at_ms: 1_765_000_000_000,
+    }));
+    let mut kinds = std::collections::BTreeMap::new();
+    for r in records {
+        let v = serde_json::to_value(&r).expect("json");
+        kinds
+            .entry(v["type"].as_str().unwrap_or("").to_owned())
+            .or_insert(v);
+    }
+    let node = Uuid::from_u128(0xB0);
+    let top = shared::Hlc {
+        ms: shared::hlc::MAX_MS,
+        counter: u32::MAX,
+        node,
+    };
+    let mut changes = Vec::new();
+    for base in kinds.values() {
+        let mut paths = Vec::new();
+        leaves(base, &mut Vec::new(), &mut paths);
+        for path in &paths {
+            for c in &candidates {
+                let mut v = base.clone();
+                *at(&mut v, path) = c.clone();
+                v["id"] = json!(ids::new_v7());
+                if let Ok(record) = serde_json::from_value::<Record>(v) {
+                    let field = path[0].as_str().unwrap_or("id").to_owned();
+                    changes.push(Change {
+                        seq: changes.len() as u64 + 1,
+                        record,
+                        clocks: [(field, top)].into_iter().collect(),
+                        deleted: false,
+                    });
+                }
+            }
+        }
+    }
+    assert_eq!(kinds.len(), 10, "every record kind: {:?}", kinds.keys());
+    let covered: std::collections::BTreeSet<String> = changes
+        .iter()
+        .filter_map(|c| {
+            serde_json::to_value(&c.record).ok()?["type"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(
+        covered.len(),
+        kinds.len(),
+        "every kind at a boundary: {covered:?}"
+    );
+    assert!(changes.len() >= 60, "{} variants", changes.len());
+    let db = fresh().await;
+    for page in changes.chunks(500) {
+        let res = SyncResponse {
+            protocol: PROTOCOL,
+            outcomes: vec![],
+            cursor: 1_000 + page.last().map_or(0, |c| c.seq),
+            changes: page.to_vec(),
+            more: false,
+            paper_key: None,
+        };
+        db.apply_sync(&res).await.expect("stored");
+    }
+    let s = db.snapshot().await.expect("read back");
+    for c in &changes {
+        assert_eq!(
+            s.records.get(&c.record.id()),
+            Some(&c.record),
+            "{:?}",
+            c.record
+        );
+    }
+    let meta = s.meta.expect("meta");
+    assert_eq!(
+        meta.hlc.ms,
+        shared::hlc::MAX_MS,
+        "the clock took the largest stamp"
+    );
+    // And the device still edits afterwards.
+    db.edit(rename("Sau giá trị biên")).await.expect("edit");
+}
