@@ -10,6 +10,7 @@ pub mod board;
 pub mod casebook;
 pub mod changes_file;
 pub mod collation;
+pub mod correction;
 pub mod covenant;
 pub mod demo;
 pub mod documents;

@@ -21,6 +21,8 @@ use crate::rules::TieBreak;
 use crate::tally::{Tally, TallyInput, UnitResult, tally};
 use crate::world::World;
 
+pub use crate::correction::Correction;
+
 /// A block's results, with the names a document prints.
 #[derive(Clone, Debug)]
 pub struct Report {
@@ -34,55 +36,6 @@ pub struct Report {
     pub tally: Tally,
     /// Closed ballots with their counts, in the order they were created.
     pub ballots: Vec<(Ballot, Count)>,
-    /// Scores corrected after their round was locked, oldest first (`with_corrections`):
-    /// the documents show each as such, with its reason.
-    pub corrections: Vec<Correction>,
-}
-
-/// A score corrected after its round was locked, as the audit log kept it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Correction {
-    /// The unit scored.
-    pub unit: Uuid,
-    /// The unit that scored (the sheet's scorer).
-    pub scorer: Uuid,
-    /// The criterion's code.
-    pub criterion: String,
-    /// The value before, as printed.
-    pub before: String,
-    /// The value after, as printed.
-    pub after: String,
-    /// Why, in writing.
-    pub reason: String,
-}
-
-/// One `correct` line of the audit log: the cell, its fields before and after (JSON, as
-/// the log keeps them) and the reason.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CorrectionLine {
-    /// The cell.
-    pub cell: Uuid,
-    /// Its changed fields before.
-    pub old: String,
-    /// Its changed fields after.
-    pub new: String,
-    /// The reason.
-    pub reason: String,
-}
-
-/// A cell's value as the documents print it.
-fn value_vi(fields: &str) -> String {
-    let value = serde_json::from_str::<serde_json::Value>(fields)
-        .ok()
-        .and_then(|v| v.get("value").cloned())
-        .and_then(|v| serde_json::from_value::<crate::sheet::CellValue>(v).ok());
-    match value {
-        Some(crate::sheet::CellValue::Points(p)) => p.to_vi_string(),
-        Some(crate::sheet::CellValue::Count(n)) => format!("{n} lần"),
-        Some(crate::sheet::CellValue::Flag(true)) => "có".to_owned(),
-        Some(crate::sheet::CellValue::Flag(false)) => "không".to_owned(),
-        None => "(chưa chấm)".to_owned(),
-    }
 }
 
 /// A table: its header and its rows.
@@ -188,78 +141,7 @@ impl Report {
             contents,
             tally,
             ballots,
-            corrections: Vec::new(),
         })
-    }
-
-    /// Adds the corrections the audit log kept (`lines`, oldest first), resolving each cell
-    /// to its sheet's units and criterion through `records`; a line whose cell is not in
-    /// this block is left out.
-    pub fn with_corrections(mut self, records: &[Record], lines: &[CorrectionLine]) -> Report {
-        let mut cells = HashMap::new();
-        let mut sheets = HashMap::new();
-        let mut codes = HashMap::new();
-        for r in records {
-            match r {
-                Record::ScoreCell(c) if c.block_id == self.block.id => {
-                    cells.insert(c.id, (c.sheet_id, c.criterion_id));
-                }
-                Record::ScoreSheet(s) if s.block_id == self.block.id => {
-                    sheets.insert(s.id, (s.subject, s.scorer));
-                }
-                Record::Criterion(c) if c.block_id == self.block.id => {
-                    codes.insert(c.id, c.code.clone());
-                }
-                _ => {}
-            }
-        }
-        self.corrections = lines
-            .iter()
-            .filter_map(|l| {
-                let (sheet, criterion) = cells.get(&l.cell)?;
-                let (unit, scorer) = sheets.get(sheet)?;
-                Some(Correction {
-                    unit: *unit,
-                    scorer: *scorer,
-                    criterion: codes.get(criterion).cloned().unwrap_or_default(),
-                    before: value_vi(&l.old),
-                    after: value_vi(&l.new),
-                    reason: l.reason.clone(),
-                })
-            })
-            .collect();
-        self
-    }
-
-    /// The corrections as a table (an empty table when there are none).
-    pub fn corrections_table(&self) -> Table {
-        let header = [
-            "Đơn vị được chấm",
-            "Đơn vị chấm",
-            "Tiêu chí",
-            "Trước",
-            "Sau",
-            "Lý do",
-        ]
-        .map(String::from)
-        .to_vec();
-        let rows = self
-            .corrections
-            .iter()
-            .map(|c| {
-                [
-                    self.name(c.unit),
-                    self.name(c.scorer),
-                    c.criterion.clone(),
-                    c.before.clone(),
-                    c.after.clone(),
-                    c.reason.clone(),
-                ]
-                .map(Cell::Text)
-                .to_vec()
-            })
-            .collect();
-        (header, rows)
     }
 
     /// A unit's name (its id when unknown).
@@ -411,7 +293,7 @@ impl Report {
     /// The minutes of the review meeting as one printable HTML page (A4, the official
     /// header, the score table, the ranking, the ballots, the proposals and the signature
     /// blocks).
-    pub fn minutes_html(&self) -> String {
+    pub fn minutes_html(&self, corrections: &[Correction]) -> String {
         let b = &self.block;
         let m = &b.meeting;
         // What was not recorded prints as a line to fill in by hand.
@@ -484,10 +366,10 @@ impl Report {
             );
         }
         h.push_str("</tbody></table>");
-        if !self.corrections.is_empty() {
+        if !corrections.is_empty() {
             // Published figures changed only by a written correction: each is named here.
             h.push_str("<p><b>Điểm đã đính chính sau khi khóa vòng chấm</b> (kết quả trên đã tính các đính chính này):</p><table class=\"corrections\"><thead><tr><th>Đơn vị được chấm</th><th>Đơn vị chấm</th><th>Tiêu chí</th><th>Trước</th><th>Sau</th><th>Lý do</th></tr></thead><tbody>");
-            for c in &self.corrections {
+            for c in corrections {
                 let _ = write!(
                     h,
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
@@ -642,18 +524,4 @@ pub fn esc(s: &str) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod correction_tests {
-    use super::*;
-
-    #[test]
-    fn a_correction_prints_its_values_as_the_documents_do() {
-        assert_eq!(value_vi(r#"{"value":{"points":"7.5"}}"#), "7,50");
-        assert_eq!(value_vi(r#"{"value":{"count":2}}"#), "2 lần");
-        assert_eq!(value_vi(r#"{"value":{"flag":true}}"#), "có");
-        assert_eq!(value_vi("{}"), "(chưa chấm)");
-        assert_eq!(value_vi("not json"), "(chưa chấm)");
-    }
 }

@@ -87,7 +87,7 @@ fn the_minutes_hold_every_part_and_escape_names() {
         }
     }
     let r = Report::from_records(demo::BLOCK_ID, &records).expect("report");
-    let html = r.minutes_html();
+    let html = r.minutes_html(&[]);
     for part in [
         "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
         "Độc lập - Tự do - Hạnh phúc",
@@ -124,7 +124,7 @@ fn the_minutes_name_the_absent_and_leave_lines_for_what_was_not_recorded() {
         }
     }
     let r = Report::from_records(demo::BLOCK_ID, &records).expect("report");
-    let html = r.minutes_html();
+    let html = r.minutes_html(&[]);
     assert!(
         html.contains("đại diện 7/9 đơn vị thành viên"),
         "seven of nine attended"

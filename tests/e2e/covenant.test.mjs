@@ -11,8 +11,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  TABLET, assertText, freePort, harness, launch, pullAll, readIndexedDb, shot, signIn,
-  startServer, stopServer,
+  BLOCK, COVENANT, TABLET, apiLogin, assertText, freePort, harness, launch, pullAll, pushOps,
+  readIndexedDb, shot, signIn, startServer, stopServer, unitId,
 } from './helpers.mjs';
 
 // Criterion 1.1 of the demo covenant (shared::demo::id(1000)).
@@ -146,6 +146,24 @@ test('secretary: covenant editor, offline edit through a reload, round opened', 
   await page.getByTestId('agree').click();
   await assertText(page.getByTestId('covenant-status'), 'Đã thống nhất');
   assert.ok(dialogs.some((m) => m.startsWith('Thông qua giao ước?')), dialogs.join(' | '));
+  // Unit 3 signs through its own device; at its request the secretary takes the signature
+  // back while the covenant is not complete (the unit signs again later).
+  const donvi3 = await apiLogin(port, 'donvi3');
+  const signature = crypto.randomUUID();
+  await pushOps(port, donvi3, [{
+    type: 'create',
+    record: {
+      type: 'signature', id: signature, block_id: BLOCK, covenant_id: COVENANT, unit: unitId(3),
+      signer: 'Trần Văn Ba, Phó Chủ tịch', signed_at_ms: Date.now(),
+    },
+  }]);
+  await page.getByRole('button', { name: 'Đồng bộ ngay' }).click();
+  await assertText(page.getByTestId('signatures'), 'Trần Văn Ba, Phó Chủ tịch', 20_000);
+  await page.getByTestId('signatures').getByTestId('withdraw').click();
+  assert.ok(dialogs.some((m) => m.startsWith('Rút chữ ký này?')), dialogs.join(' | '));
+  await assertText(page.getByTestId('signatures'), '(0)');
+  await assertText(page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
+  assert.ok(!(await pullAll(port, 'thuky')).has(signature), 'the signature is withdrawn on the server');
   await page.getByRole('link', { name: '← Về trang khối' }).click();
   await page.getByTestId('open-round-self').click();
   await assertText(page.getByTestId('round-self').getByTestId('round-state'), 'Đang mở');

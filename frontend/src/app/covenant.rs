@@ -931,6 +931,27 @@ fn signatures_view(
                 <li>
                     <strong>{u.name.clone()}</strong>
                     {match signed {
+                        // Until every member has signed, the secretary takes back a unit's
+                        // signature at its request (the unit signs again); the server refuses
+                        // it once the covenant is complete. Editor module only: the shell's
+                        // budget has no room for it, and the rule is the same.
+                        #[cfg(feature = "editor")]
+                        Some(s) if can_sign && super::runs_block(who, block) => {
+                            let id = s.id;
+                            let undo = move |_| {
+                                if super::confirm(ctx.t(
+                                    "Rút chữ ký này? Đơn vị sẽ phải ký lại.",
+                                    "Withdraw this signature? The unit will have to sign again.",
+                                )) {
+                                    ctx.run(vec![Op::Delete { id }], error);
+                                }
+                            };
+                            view! {
+                                <span class="ok">" ✓ " {s.signer} " "</span>
+                                <button type="button" class="secondary" data-testid="withdraw" on:click=undo>{tr("Rút chữ ký", "Withdraw the signature")}</button>
+                                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                            }.into_any()
+                        }
                         Some(s) => view! { <span class="ok">" ✓ " {s.signer} " · " {move || super::format::date_time(s.signed_at_ms, ctx.lang.get())}</span> }.into_any(),
                         None if mine && can_sign => view! {
                             <form class="sign-form" on:submit=sign>

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::auth::{Auth, PageAuth};
 use crate::error::ApiError;
 use crate::{AppState, Store};
+use shared::correction::Correction;
 
 /// The minutes' query: empty (the meeting's details are on the block, saved through
 /// `PUT …/meeting`, so every printing says the same).
@@ -61,7 +62,7 @@ async fn report<S: Store>(
     state: &AppState<S>,
     auth: &Auth,
     path: Result<Path<Uuid>, PathRejection>,
-) -> Result<Report, ApiError> {
+) -> Result<(Report, Vec<Correction>), ApiError> {
     let block = readable_block(auth, path)?;
     let records = live_records(state, Some(&[block])).await?;
     if !auth.principal.manages(block) {
@@ -82,7 +83,8 @@ async fn report<S: Store>(
     }
     let report = Report::from_records(block, &records).map_err(|e| ApiError::no_results(&e))?;
     let lines = state.store.corrections(block).await?;
-    Ok(report.with_corrections(&records, &lines))
+    let corrections = shared::correction::Correction::resolve(&report, &records, &lines);
+    Ok((report, corrections))
 }
 
 /// The results table as CSV (UTF-8 with BOM, CRLF).
@@ -91,7 +93,7 @@ pub(crate) async fn results_csv<S: Store>(
     PageAuth(auth): PageAuth,
     path: Result<Path<Uuid>, PathRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let report = report(&state, &auth, path).await?;
+    let (report, _) = report(&state, &auth, path).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -115,10 +117,10 @@ pub(crate) async fn minutes_html<S: Store>(
     query: Result<Query<MinutesQuery>, QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(MinutesQuery {}) = query.map_err(|r| ApiError::Malformed(r.body_text()))?;
-    let report = report(&state, &auth, path).await?;
+    let (report, corrections) = report(&state, &auth, path).await?;
     Ok((
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        report.minutes_html(),
+        report.minutes_html(&corrections),
     ))
 }
 
@@ -129,8 +131,8 @@ pub(crate) async fn results_xlsx<S: Store>(
     PageAuth(auth): PageAuth,
     path: Result<Path<Uuid>, PathRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let report = report(&state, &auth, path).await?;
-    let bytes = workbook(&report)?;
+    let (report, corrections) = report(&state, &auth, path).await?;
+    let bytes = workbook(&report, &corrections)?;
     Ok((
         [
             (
@@ -149,12 +151,12 @@ pub(crate) async fn results_xlsx<S: Store>(
     ))
 }
 
-fn workbook(report: &Report) -> Result<Vec<u8>, ApiError> {
+fn workbook(report: &Report, corrections: &[Correction]) -> Result<Vec<u8>, ApiError> {
     write_tables([
         ("Kết quả", report.results_table()),
         ("Phiếu chấm", report.sheets_table()),
         ("Bỏ phiếu", report.ballots_table()),
-        ("Đính chính", report.corrections_table()),
+        ("Đính chính", Correction::table(report, corrections)),
     ])
 }
 

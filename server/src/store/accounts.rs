@@ -507,7 +507,7 @@ macro_rules! accounts {
         async fn corrections(
             &self,
             block: Uuid,
-        ) -> Result<Vec<shared::report::CorrectionLine>, StoreError> {
+        ) -> Result<Vec<shared::correction::CorrectionLine>, StoreError> {
             let rows = sqlx::query(
                 "SELECT CAST(record_id AS TEXT), CAST(old_value AS TEXT), CAST(new_value AS TEXT), reason
                  FROM audit_log WHERE block_id = $1 AND field = 'correct' ORDER BY id",
@@ -517,7 +517,7 @@ macro_rules! accounts {
             .await?;
             rows.iter()
                 .map(|r| {
-                    Ok(shared::report::CorrectionLine {
+                    Ok(shared::correction::CorrectionLine {
                         cell: $crate::store::parse_id(&r.try_get::<String, _>(0)?)?,
                         old: r.try_get(1)?,
                         new: r.try_get(2)?,

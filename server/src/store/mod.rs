@@ -400,7 +400,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn corrections(
         &self,
         block: Uuid,
-    ) -> impl Future<Output = Result<Vec<shared::report::CorrectionLine>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<shared::correction::CorrectionLine>, StoreError>> + Send;
 
     /// The audit log of a block, oldest first, after `after`, at most `limit`.
     fn audit(
