@@ -146,8 +146,9 @@ test('secretary: covenant editor, offline edit through a reload, round opened', 
   await page.getByTestId('agree').click();
   await assertText(page.getByTestId('covenant-status'), 'Đã thống nhất');
   assert.ok(dialogs.some((m) => m.startsWith('Thông qua giao ước?')), dialogs.join(' | '));
-  // Unit 3 signs through its own device; at its request the secretary takes the signature
-  // back while the covenant is not complete (the unit signs again later).
+  // Unit 3 signs through its own device, once the agreement reached the server; at its
+  // request the secretary takes the signature back while the covenant is not complete.
+  await assertText(page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
   const donvi3 = await apiLogin(port, 'donvi3');
   const signature = crypto.randomUUID();
   await pushOps(port, donvi3, [{
