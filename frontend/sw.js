@@ -36,6 +36,19 @@ async function cacheShell() {
   await cache.put('/', res);
 }
 
+// The network's answer, kept under `key` as the offline copy; the copy when the network fails.
+function networkFirst(req, key) {
+  return fetch(req)
+    .then(async (res) => {
+      if (res.ok) {
+        const cache = await caches.open(CACHE);
+        await cache.put(key, res.clone());
+      }
+      return res;
+    })
+    .catch(async () => (await caches.match(key)) || Response.error());
+}
+
 self.addEventListener('install', (event) => {
   event.waitUntil(cacheShell().then(() => self.skipWaiting()));
 });
@@ -58,31 +71,11 @@ self.addEventListener('fetch', (event) => {
     // Two pages: the shell ('/', every route of the app) and the editor module
     // ('/editor/', for secretaries), each kept as its own offline copy.
     const page = url.pathname.startsWith(EDITOR) ? EDITOR : '/';
-    event.respondWith(
-      fetch(req)
-        .then(async (res) => {
-          if (res.ok) {
-            const cache = await caches.open(CACHE);
-            await cache.put(page, res.clone());
-          }
-          return res;
-        })
-        .catch(async () => (await caches.match(page)) || Response.error()),
-    );
+    event.respondWith(networkFirst(req, page));
     return;
   }
   if (SNIPPET.test(url.pathname)) {
-    event.respondWith(
-      fetch(req)
-        .then(async (res) => {
-          if (res.ok) {
-            const cache = await caches.open(CACHE);
-            await cache.put(req, res.clone());
-          }
-          return res;
-        })
-        .catch(async () => (await caches.match(req)) || Response.error()),
-    );
+    event.respondWith(networkFirst(req, req));
     return;
   }
   if (STATIC.includes(url.pathname)) {

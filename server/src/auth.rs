@@ -37,7 +37,8 @@ fn random<const N: usize>() -> Result<[u8; N], ApiError> {
     Ok(b)
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes
         .iter()

@@ -14,16 +14,13 @@ use p256::{PublicKey, SecretKey};
 use sha2::{Digest, Sha256};
 use shared::changes_file::SealedPaper;
 
+use crate::auth::hex;
 use crate::device_key::unhex;
 
 /// Longest ephemeral key accepted, in hex characters (a P-256 SPKI is 182).
 const MAX_KEY_HEX: usize = 256;
 /// Longest sealed paper accepted, in hex characters (a ballot paper is well under 4 KiB).
 const MAX_DATA_HEX: usize = 64 * 1024;
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// The server's key pair.
 pub struct PaperKey {
