@@ -128,6 +128,24 @@ impl PgInstance {
     pub fn url(&self) -> String {
         format!("postgres://thidua@127.0.0.1:{}/thidua", self.port)
     }
+
+    /// Creates the empty database `name` in this cluster; returns its URL.
+    pub fn database(&self, name: &str) -> String {
+        run_pg(
+            &self.bin,
+            "createdb",
+            &[
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "thidua",
+                name,
+            ],
+        );
+        format!("postgres://thidua@127.0.0.1:{}/{name}", self.port)
+    }
 }
 
 impl Drop for PgInstance {

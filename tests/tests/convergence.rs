@@ -1,6 +1,7 @@
 //! The convergence model test: random schedules of devices editing offline and syncing in
-//! random orders through the server's real push and pull (the SQLite store, with the shared
-//! rules), with requests lost, answers lost after the server applied them, deliveries
+//! random orders through the server's real push and pull (the SQLite store, and three
+//! servers on one PostgreSQL database, each device pushing through one and pulling through
+//! the next; the shared rules), with requests lost, answers lost after the server applied them, deliveries
 //! duplicated, pages of random sizes and device clocks a day ahead or behind. Devices keep
 //! what the app keeps: the server's copy of each record, an outbox, and the view of the two
 //! (`shared::mutation::replay`, the function the app uses).
@@ -19,7 +20,7 @@ use shared::lot::Lot;
 use shared::mutation::{self, Mutation, Op};
 use shared::protocol::OutcomeStatus;
 use shared::{Hlc, Record};
-use thidua_server::{SqliteStore, Store};
+use thidua_server::{PgStore, Store};
 use thidua_tests::script;
 use uuid::Uuid;
 
@@ -68,8 +69,9 @@ enum Fault {
     Duplicated,
 }
 
-struct World {
-    store: SqliteStore,
+struct World<S: Store> {
+    /// The servers: device `d` pushes through `d % n` and pulls through `(d + 1) % n`.
+    stores: Vec<S>,
     who: Principal,
     devices: Vec<Device>,
     /// Every mutation a device queued.
@@ -80,7 +82,7 @@ struct World {
     applied: HashMap<Uuid, u32>,
 }
 
-impl World {
+impl<S: Store> World<S> {
     async fn sync(&mut self, d: usize, fault: Fault, limit: u32) {
         let mut rounds = 0;
         loop {
@@ -99,8 +101,7 @@ impl World {
             };
             let mut answer = None;
             for _ in 0..times {
-                let outcomes = self
-                    .store
+                let outcomes = self.stores[d % self.stores.len()]
                     .push(&self.who, device_id, &batch)
                     .await
                     .expect("push");
@@ -109,7 +110,10 @@ impl World {
                         *self.applied.entry(o.mutation_id).or_default() += 1;
                     }
                 }
-                let page = self.store.pull(None, cursor, limit).await.expect("pull");
+                let page = self.stores[(d + 1) % self.stores.len()]
+                    .pull(None, cursor, limit)
+                    .await
+                    .expect("pull");
                 answer = Some((outcomes, page));
             }
             if matches!(fault, Fault::AnswerLost) {
@@ -173,8 +177,8 @@ fn edit(lot: &mut Lot, dev: &mut Device, now_ms: i64, n: usize) -> Uuid {
     mid
 }
 
-async fn schedule(seed: u64) {
-    let (_dir, store) = thidua_tests::demo_sqlite().await;
+async fn schedule<S: Store>(seed: u64, stores: Vec<S>) {
+    let store = stores[0].clone();
     let who = script::secretary();
     script::token(&store, &who).await;
     let mut lot = Lot::new(seed);
@@ -194,7 +198,7 @@ async fn schedule(seed: u64) {
         })
         .collect();
     let mut w = World {
-        store,
+        stores,
         who,
         devices,
         created: BTreeSet::new(),
@@ -230,8 +234,7 @@ async fn schedule(seed: u64) {
         }
     }
 
-    let server: BTreeMap<Uuid, Record> = w
-        .store
+    let server: BTreeMap<Uuid, Record> = store
         .pull(None, 0, 5000)
         .await
         .expect("pull")
@@ -262,8 +265,7 @@ async fn schedule(seed: u64) {
         );
     }
     // Exactly one audit entry per acknowledged mutation: nothing lost, nothing twice.
-    let audit = w
-        .store
+    let audit = store
         .audit(demo::BLOCK_ID, 0, 100_000)
         .await
         .expect("audit");
@@ -291,7 +293,32 @@ async fn random_schedules_converge() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
     for seed in first..first + cases {
-        schedule(seed).await;
+        let (_dir, store) = thidua_tests::demo_sqlite().await;
+        schedule(seed, vec![store]).await;
     }
     println!("convergence: {cases} schedules from seed {first} converged");
+}
+
+/// The same schedules through three servers on one PostgreSQL database (a third as many:
+/// each needs a new database).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_schedules_converge_across_three_servers_on_postgres() {
+    let cases: u64 = std::env::var("THIDUA_CONVERGENCE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(20, |n: u64| n.div_ceil(3));
+    let pg = thidua_tests::PgInstance::start();
+    for seed in 1..=cases {
+        let url = pg.database(&format!("schedule_{seed}"));
+        let mut stores = Vec::new();
+        for _ in 0..3 {
+            stores.push(PgStore::connect(&url).await.expect("server"));
+        }
+        stores[0]
+            .seed_if_empty(&shared::demo::records())
+            .await
+            .expect("seed");
+        schedule(seed, stores).await;
+    }
+    println!("convergence: {cases} schedules across three PostgreSQL servers converged");
 }

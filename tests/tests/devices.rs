@@ -24,7 +24,7 @@ struct Device {
 }
 
 impl Device {
-    async fn new(store: &SqliteStore) -> Device {
+    async fn new<S: Store>(store: &S) -> Device {
         let (token, id) = script::token(store, &script::secretary()).await;
         Device {
             id,
@@ -163,6 +163,21 @@ async fn assert_all_hold(store: &SqliteStore, devices: &[Device], criterion: Uui
     }
 }
 
+/// The next `change` event of a stream, which must come within 2 seconds.
+async fn next_change(stream: &mut reqwest::Response) -> String {
+    tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        loop {
+            let c = stream.chunk().await.expect("chunk").expect("open");
+            let text = String::from_utf8_lossy(&c).into_owned();
+            if text.contains("event: change") {
+                return text;
+            }
+        }
+    })
+    .await
+    .expect("a change event within 2 s")
+}
+
 /// A projector's event stream hears of a push within 2 seconds; an account without a role
 /// in the block hears nothing of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -201,17 +216,7 @@ async fn live_events_announce_a_sync_within_two_seconds() {
     d.edit(1_000, demo::id(1000), "Tiêu chí sửa khi máy chiếu đang xem");
     let pushed = Instant::now();
     d.sync(&http, &server, false).await;
-    let chunk = tokio::time::timeout(Duration::from_secs(2), async {
-        loop {
-            let c = watching.chunk().await.expect("chunk").expect("open");
-            let text = String::from_utf8_lossy(&c).into_owned();
-            if text.contains("event: change") {
-                return text;
-            }
-        }
-    })
-    .await
-    .expect("an event within 2 s");
+    let chunk = next_change(&mut watching).await;
     assert!(chunk.contains(&demo::BLOCK_ID.to_string()), "{chunk}");
     println!("live event after {:?}", pushed.elapsed());
     let quiet = tokio::time::timeout(Duration::from_millis(1500), other.chunk()).await;
@@ -224,6 +229,51 @@ async fn live_events_announce_a_sync_within_two_seconds() {
         Ok(other) => panic!("{other:?}"),
     }
     server.stop().await;
+}
+
+/// Two servers on one PostgreSQL database: a projector following server A hears of a push
+/// served by server B within 2 seconds, through LISTEN/NOTIFY (the streams' own look at the
+/// database comes only every 30 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_events_cross_servers_through_postgres_notify() {
+    use std::time::Instant;
+
+    let pg = thidua_tests::PgInstance::start();
+    let a = thidua_server::PgStore::connect(&pg.url()).await.expect("a");
+    let b = thidua_server::PgStore::connect(&pg.url()).await.expect("b");
+    a.seed_if_empty(&demo::records()).await.expect("seed");
+    let (server_a, server_b) = (
+        TestServer::start(a.clone()).await,
+        TestServer::start(b.clone()).await,
+    );
+    let http = reqwest::Client::new();
+    let observer = script::principal(Some(shared::access::Role::Observer), None, false);
+    let (projector, _) = script::token(&a, &observer).await;
+    let mut watching = http
+        .get(server_a.url("/api/v1/events"))
+        .bearer_auth(projector)
+        .send()
+        .await
+        .expect("events");
+    assert_eq!(watching.status(), 200);
+    let first = watching.chunk().await.expect("chunk").expect("ready");
+    assert!(String::from_utf8_lossy(&first).contains("event: ready"));
+    let mut d = Device::new(&b).await;
+    d.sync(&http, &server_b, false).await;
+    for round in 0..2u64 {
+        d.edit(
+            1_000 + round,
+            demo::id(1000),
+            &format!("Sửa qua máy chủ B, lần {round}"),
+        );
+        let pushed = Instant::now();
+        d.sync(&http, &server_b, false).await;
+        let chunk = next_change(&mut watching).await;
+        assert!(chunk.contains(&demo::BLOCK_ID.to_string()), "{chunk}");
+        println!("event across servers after {:?}", pushed.elapsed());
+    }
+    server_a.stop().await;
+    server_b.stop().await;
 }
 
 /// A stream opened by a page session ends when its device signs out, and one token holds

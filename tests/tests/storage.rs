@@ -546,9 +546,9 @@ async fn story_on_postgres() {
     assert_eq!(title(&reopened).await.0, "Mới nhất");
 }
 
-/// Two servers on one database (or a server and the CLI): each keeps decoded block contexts
-/// between pushes, and neither may check a push against a context the other has changed.
-async fn two_writers<S: Store>(a: S, b: S) {
+/// Seeds the demo block, agrees its covenant and opens a self-scoring round; returns the
+/// secretary, their device and the round.
+async fn open_round<S: Store>(a: &S) -> (shared::access::Principal, Uuid, Uuid) {
     assert!(a.seed_if_empty(&demo::records()).await.expect("seed"));
     let (sec, dev) = (script::secretary(), Uuid::now_v7());
     let round = Uuid::now_v7();
@@ -568,6 +568,13 @@ async fn two_writers<S: Store>(a: S, b: S) {
         .await
         .expect("round");
     assert!(out.iter().all(|o| code(o) == "applied"), "{out:?}");
+    (sec, dev, round)
+}
+
+/// Two servers on one database (or a server and the CLI): each keeps decoded block contexts
+/// between pushes, and neither may check a push against a context the other has changed.
+async fn two_writers<S: Store>(a: S, b: S) {
+    let (_, dev, round) = open_round(&a).await;
     let sheet = |n: u16, ms| {
         m(
             dev,
@@ -626,4 +633,163 @@ async fn two_writers_on_postgres() {
     let a = PgStore::connect(&pg.url()).await.expect("a");
     let b = PgStore::connect(&pg.url()).await.expect("b");
     two_writers(a, b).await;
+}
+
+/// Several servers on one database: nine delegates push their sheets, cells and many value
+/// changes at once, each batch through the next server, while a device pulls small pages
+/// the whole time. When the pushes end, the device's last pull has every record at its
+/// final sequence: no committed change was skipped, however the commits interleaved. A
+/// secretary's structural change in the middle (a ballot) and a sheet submitted while its
+/// cells are written test the locks between kinds.
+async fn pulls_never_skip<S: Store>(servers: Vec<S>) {
+    let a = servers[0].clone();
+    let (sec, dev, round) = open_round(&a).await;
+    let leaves = script::standard_leaves();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // The puller: small pages, as fast as it can, until the pushers are done, then drains.
+    let puller = {
+        let (store, done) = (servers[servers.len() - 1].clone(), done.clone());
+        tokio::spawn(async move {
+            let mut seen: std::collections::HashMap<Uuid, u64> = Default::default();
+            let mut cursor = 0;
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                let page = store.pull(None, cursor, 37).await.expect("pull");
+                for c in page.decode().expect("decode") {
+                    assert!(c.seq > cursor, "a change at or below the cursor");
+                    seen.insert(c.record.id(), c.seq);
+                }
+                cursor = page.cursor;
+                if !page.more && finished {
+                    return (seen, cursor);
+                }
+            }
+        })
+    };
+    let mut tasks = Vec::new();
+    for n in 1..=9u16 {
+        let (mine, leaves) = (servers.clone(), leaves.clone());
+        tasks.push(tokio::spawn(async move {
+            let (p, dev) = (script::delegate(n), Uuid::now_v7());
+            let sheet = Uuid::now_v7();
+            let cells: Vec<Uuid> = leaves.iter().map(|_| Uuid::now_v7()).collect();
+            let mut ms = 10_000;
+            let mut next = || {
+                ms += 1;
+                ms
+            };
+            let mut batch = vec![m(
+                dev,
+                next(),
+                script::sheet(sheet, round, unit(n), unit(n)),
+            )];
+            for (cell, (criterion, _)) in cells.iter().zip(&leaves) {
+                let value = CellValue::Points(shared::Points::from_hundredths(0));
+                batch.push(m(
+                    dev,
+                    next(),
+                    script::cell(*cell, sheet, *criterion, value),
+                ));
+            }
+            let mut batches = vec![batch];
+            for round_no in 1..=12i64 {
+                batches.push(
+                    cells
+                        .iter()
+                        .zip(&leaves)
+                        .map(|(cell, (_, max))| {
+                            let v = CellValue::Points(shared::Points::from_hundredths(
+                                (round_no * 50 + i64::from(n) * 50) % (max * 100 + 50),
+                            ));
+                            m(
+                                dev,
+                                next(),
+                                Op::set(*cell, "value", serde_json::to_value(v).expect("v")),
+                            )
+                        })
+                        .collect(),
+                );
+            }
+            for (i, batch) in batches.iter().enumerate() {
+                let out = mine[(i + usize::from(n)) % mine.len()]
+                    .push(&p, dev, batch)
+                    .await
+                    .expect("push");
+                assert!(out.iter().all(|o| code(o) == "applied"), "{n}/{i}: {out:?}");
+            }
+            sheet
+        }));
+        if n == 5 {
+            // A structural change while the cells stream in.
+            let out = servers[1 % servers.len()]
+                .push(&sec, dev, &[m(dev, 5_000, script::ballot(Uuid::now_v7()))])
+                .await
+                .expect("ballot");
+            assert_eq!(code(&out[0]), "applied", "{out:?}");
+        }
+    }
+    let mut sheets = Vec::new();
+    for t in tasks {
+        sheets.push(t.await.expect("join"));
+    }
+    // Unit 1 submits; a cell written to its sheet afterwards, on another server, is refused.
+    let p1 = script::delegate(1);
+    let dev1 = Uuid::now_v7();
+    let out = a
+        .push(
+            &p1,
+            dev1,
+            &[m(
+                dev1,
+                90_000,
+                Op::set(sheets[0], "submitted", serde_json::json!(true)),
+            )],
+        )
+        .await
+        .expect("submit");
+    assert_eq!(code(&out[0]), "applied");
+    let late = script::cell(
+        Uuid::now_v7(),
+        sheets[0],
+        leaves[0].0,
+        CellValue::Points(shared::Points::from_hundredths(0)),
+    );
+    let out = servers[servers.len() - 1]
+        .push(&p1, dev1, &[m(dev1, 90_001, late)])
+        .await
+        .expect("late");
+    assert_eq!(code(&out[0]), "sheet_submitted");
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (seen, _) = puller.await.expect("puller");
+    // The truth: everything, pulled in one go from the start.
+    let all = a.pull(None, 0, 100_000).await.expect("all");
+    assert!(!all.more);
+    let truth: std::collections::HashMap<Uuid, u64> = all
+        .decode()
+        .expect("decode")
+        .into_iter()
+        .map(|c| (c.record.id(), c.seq))
+        .collect();
+    assert!(truth.len() > 9 * leaves.len(), "{} records", truth.len());
+    for (id, seq) in &truth {
+        assert_eq!(seen.get(id), Some(seq), "record {id} skipped or stale");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pulls_never_skip_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/thidua.db", dir.path().display());
+    let a = SqliteStore::connect(&url).await.expect("a");
+    pulls_never_skip(vec![a.clone(), a]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pulls_never_skip_across_three_servers_on_postgres() {
+    let pg = PgInstance::start();
+    let mut servers = Vec::new();
+    for _ in 0..3 {
+        servers.push(PgStore::connect(&pg.url()).await.expect("server"));
+    }
+    pulls_never_skip(servers).await;
 }

@@ -1,13 +1,14 @@
 //! `GET /api/v1/events`: server-sent events telling a connected client which of its blocks
 //! changed, so a projector screen pulls within a moment of a sync landing.
 //!
-//! Each push wakes the stream through an in-process channel; a poll every second also
-//! catches pushes served by another server process on the same PostgreSQL database. The
-//! event carries only the block id and the sequence, never data: the client then pulls
-//! through the normal, rights-checked sync.
+//! Each push wakes the stream through an in-process channel, and a push served by another
+//! server process on the same PostgreSQL database through the store's LISTEN/NOTIFY
+//! (`Store::remote_changes`); a look every `FALLBACK` ticks catches anything else (the CLI
+//! writing to SQLite). The event carries only the block id and the sequence, never data:
+//! the client then pulls through the normal, rights-checked sync.
 //!
 //! A stream ends when its sign-in does (sign-out, revocation, expiry, the page session's
-//! end), checked every `LIVE_CHECK` polls, and one device token holds at most
+//! end), checked every `LIVE_CHECK` ticks, and one device token holds at most
 //! `MAX_STREAMS_PER_TOKEN` streams at once, so no token can pile up connections.
 
 use std::convert::Infallible;
@@ -23,10 +24,12 @@ use crate::auth::{Auth, PageAuth};
 use crate::error::ApiError;
 use crate::{AppState, Closing, Store};
 
-/// How often the stream looks at the database when no local push woke it.
-const POLL: Duration = Duration::from_secs(1);
-/// Every this many wake-ups, the stream checks that its sign-in is still live.
+/// The stream's clock.
+const TICK: Duration = Duration::from_secs(1);
+/// Every this many ticks, the stream checks that its sign-in is still live.
 const LIVE_CHECK: u32 = 10;
+/// Every this many ticks, the stream looks for changes even though nothing woke it.
+const FALLBACK: u32 = 30;
 /// Streams one device token may hold open at once (an app, a projector tab, a spare).
 pub(crate) const MAX_STREAMS_PER_TOKEN: u32 = 4;
 
@@ -77,9 +80,12 @@ impl Drop for Slot {
 struct Watch<S: Store> {
     state: AppState<S>,
     _slot: Slot,
-    wakes: u32,
+    ticks: u32,
+    /// A steady clock: wake-ups in between do not postpone its ticks.
+    clock: tokio::time::Interval,
     auth: Auth,
     rx: broadcast::Receiver<()>,
+    remote: Option<broadcast::Receiver<()>>,
     closing: Option<watch::Receiver<bool>>,
     cursor: u64,
     pending: Vec<Event>,
@@ -99,9 +105,15 @@ pub(crate) async fn events<S: Store>(
     let watch = Watch {
         state: state.clone(),
         _slot: slot,
-        wakes: 0,
+        ticks: 0,
+        clock: {
+            let mut c = tokio::time::interval_at(tokio::time::Instant::now() + TICK, TICK);
+            c.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            c
+        },
         auth,
         rx: state.events.subscribe(),
+        remote: state.store.remote_changes(),
         closing: closing.map(|Extension(Closing(rx))| rx),
         cursor,
         pending: vec![Event::default().event("ready").data(cursor.to_string())],
@@ -119,6 +131,12 @@ pub(crate) async fn events<S: Store>(
                     None => std::future::pending::<()>().await,
                 }
             };
+            let remote = async {
+                match w.remote.as_mut() {
+                    Some(r) => r.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = closing => return None,
                 r = w.rx.recv() => {
@@ -126,11 +144,22 @@ pub(crate) async fn events<S: Store>(
                         return None;
                     }
                 }
-                () = tokio::time::sleep(POLL) => {}
-            }
-            w.wakes = w.wakes.wrapping_add(1);
-            if w.wakes % LIVE_CHECK == 0 && !crate::auth::still_live(&w.state, &w.auth).await {
-                return None;
+                r = remote => {
+                    if matches!(r, Err(broadcast::error::RecvError::Closed)) {
+                        w.remote = None;
+                    }
+                }
+                _ = w.clock.tick() => {
+                    w.ticks = w.ticks.wrapping_add(1);
+                    if w.ticks % LIVE_CHECK == 0
+                        && !crate::auth::still_live(&w.state, &w.auth).await
+                    {
+                        return None;
+                    }
+                    if w.ticks % FALLBACK != 0 {
+                        continue;
+                    }
+                }
             }
             match w.state.store.changed_blocks(w.cursor).await {
                 Ok((blocks, upto)) => {

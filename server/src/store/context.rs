@@ -1,10 +1,11 @@
 //! Block contexts kept in memory between pushes.
 //!
-//! A push checks its mutations against every non-cell record of the blocks it touches (a
-//! cross-scoring round holds 1,500 sheets). Reading and decoding those on every push cost
-//! more than the push's own writes, so decoded contexts stay here, each tagged with its
-//! block's *version*: the highest sequence among the block's non-cell records (tombstones
-//! included, so a deletion moves it too). A push reads the versions under the write lock and
+//! A push checks its mutations against the structure of the blocks it touches (every record
+//! but score sheets and cells: `store::is_structure`). Reading and decoding it on every push
+//! cost more than the push's own writes, so decoded contexts stay here, each tagged with its
+//! block's *version*: the highest sequence in the block's structure (tombstones included, so
+//! a deletion moves it too). A push reads the versions under its locks (a structural change
+//! holds its block's lock exclusively, so the version cannot move under a reader) and
 //! uses a cached context only when its version matches, so a write by another process
 //! (another server on PostgreSQL, the CLI) is never missed. Only after its commit does a push
 //! store the contexts as it left them, at their new versions; a rolled-back push stores

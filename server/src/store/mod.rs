@@ -2,8 +2,8 @@
 //!
 //! The push algorithm is written once (`push_batch`) over `PushTx`, the handful of bulk
 //! statements a backend runs inside one transaction; each backend only supplies SQL. A push
-//! holds the write lock from its first read to its commit, so two pushes never merge from
-//! the same stale record. A rejected mutation writes nothing; a storage failure rolls the
+//! holds its locks (`PushTx::lock`) from its first read to its commit, so two pushes never
+//! merge from the same stale record nor check a rule against a state the other is changing. A rejected mutation writes nothing; a storage failure rolls the
 //! whole push back and the client retries it (mutation ids make the retry safe). The account
 //! tables use the same SQL on both backends (`accounts!`).
 
@@ -65,6 +65,18 @@ impl StoreError {
         } else {
             StoreError::Other(e.to_string().into())
         }
+    }
+
+    /// Whether a concurrent push won a race the database reported (PostgreSQL's deadlock,
+    /// serialization failure or a key inserted twice at once): running it again is safe.
+    pub(crate) fn lost_race(&self) -> bool {
+        let StoreError::Other(e) = self else {
+            return false;
+        };
+        e.downcast_ref::<sqlx::Error>()
+            .and_then(sqlx::Error::as_database_error)
+            .and_then(|d| d.code())
+            .is_some_and(|c| matches!(&*c, "40P01" | "40001" | "23505"))
     }
 
     /// Whether `e` says the database cannot write for now rather than that the request or
@@ -250,6 +262,13 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Checks the database answers.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Wake-ups for changes committed by other server processes on the same database
+    /// (PostgreSQL's LISTEN/NOTIFY), each sent once the pull horizon covers the change;
+    /// `None` where one process writes (SQLite: the server's own pushes wake its streams).
+    fn remote_changes(&self) -> Option<tokio::sync::broadcast::Receiver<()>> {
+        None
+    }
 
     /// Creates an account; `Conflict` if the username is taken.
     fn create_account(
@@ -533,25 +552,54 @@ pub(crate) fn box_papers(stored: &str) -> Result<Vec<BallotPaper>, StoreError> {
     Ok(serde_json::from_str(stored)?)
 }
 
+/// A scorer's sheets in one round: (block, round, scorer).
+pub(crate) type ScorerKey = (Uuid, Uuid, Uuid);
+
+/// Kinds outside a block's *structure*: a push loads the ones it touches, never all.
+pub(crate) const NOT_STRUCTURE: &str = "kind NOT IN ('score_cell', 'score_sheet')";
+
+/// Whether a record is part of its block's structure: everything but score sheets and cells
+/// (the covenant, rounds, ballots, signatures, the block itself). A push checks its
+/// mutations against the structure of their blocks, kept decoded in `ContextCache`, plus
+/// the sheets it touches; a block's 3,600 sheets are read only for a change to its structure.
+pub(crate) fn is_structure(record: &Record) -> bool {
+    !matches!(record, Record::ScoreCell(_) | Record::ScoreSheet(_))
+}
+
 /// The statements a push runs inside one transaction.
 pub(crate) trait PushTx: Send {
-    /// Takes the write lock, so a push reads and writes with no other push in between.
-    fn lock(&mut self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Takes the locks `mutations` need, before any read: on SQLite the one write lock; on
+    /// PostgreSQL the blocks' and sheets' locks (see `postgres`), so that no other push can
+    /// change what this one reads until it commits.
+    fn lock(
+        &mut self,
+        mutations: &[Mutation],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Which of these mutation ids were applied before, by which device, with which digest.
     fn seen(&mut self, ids: &[Uuid]) -> impl Future<Output = Result<Seen, StoreError>> + Send;
     /// These records, deleted ones included.
     fn load(&mut self, ids: &[Uuid])
     -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
     /// The context version of each of these blocks that has records: the highest sequence
-    /// among its records other than score cells.
+    /// among its structure (`is_structure`).
     fn context_versions(
         &mut self,
         blocks: &[Uuid],
     ) -> impl Future<Output = Result<HashMap<Uuid, u64>, StoreError>> + Send;
-    /// Every record of these blocks except score cells.
+    /// The structure of these blocks (`is_structure`).
     fn load_blocks(
         &mut self,
         blocks: &[Uuid],
+    ) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
+    /// Every score sheet of these blocks.
+    fn load_block_sheets(
+        &mut self,
+        blocks: &[Uuid],
+    ) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
+    /// The score sheets of each (block, round, scorer).
+    fn load_scorer_sheets(
+        &mut self,
+        keys: &[ScorerKey],
     ) -> impl Future<Output = Result<Vec<Entry>, StoreError>> + Send;
     /// The papers of these ballots.
     fn load_papers(
@@ -588,19 +636,50 @@ pub(crate) async fn push_batch<T: PushTx>(
     device: Uuid,
     mutations: &[Mutation],
 ) -> Result<Pushed, StoreError> {
-    tx.lock().await?;
+    tx.lock(mutations).await?;
     let ids: Vec<Uuid> = mutations.iter().map(|m| m.id).collect();
     let mut seen = tx.seen(&ids).await?;
     let digests: Vec<String> = mutations.iter().map(digest).collect::<Result<_, _>>()?;
     let targets: Vec<Uuid> = mutations.iter().map(|m| m.op.target()).collect();
-    let loaded = tx.load(&targets).await?;
+    let mut loaded = tx.load(&targets).await?;
+    let created: HashMap<Uuid, &Record> = mutations
+        .iter()
+        .filter_map(|m| match &m.op {
+            Op::Create { record } => Some((record.id(), record)),
+            _ => None,
+        })
+        .collect();
+    // A cell is checked against its sheet: load the sheets of the batch's cells.
+    let have: std::collections::HashSet<Uuid> = loaded.iter().map(|e| e.record.id()).collect();
+    let mut sheets: Vec<Uuid> = loaded
+        .iter()
+        .map(|e| &e.record)
+        .chain(created.values().copied())
+        .filter_map(|r| match r {
+            Record::ScoreCell(c) => Some(c.sheet_id),
+            _ => None,
+        })
+        .filter(|s| !have.contains(s) && !created.contains_key(s))
+        .collect();
+    sheets.sort_unstable();
+    sheets.dedup();
+    if !sheets.is_empty() {
+        loaded.extend(tx.load(&sheets).await?);
+    }
     let mut blocks: Vec<Uuid> = loaded.iter().filter_map(|e| e.record.scope()).collect();
-    blocks.extend(mutations.iter().filter_map(|m| match &m.op {
-        Op::Create { record } => record.scope(),
-        _ => None,
-    }));
+    blocks.extend(created.values().filter_map(|r| r.scope()));
     blocks.sort_unstable();
     blocks.dedup();
+    // The blocks whose structure the batch changes: their rules may look at every sheet.
+    let kinds: HashMap<Uuid, &Record> = loaded.iter().map(|e| (e.record.id(), &e.record)).collect();
+    let mut restructured: Vec<Uuid> = targets
+        .iter()
+        .filter_map(|t| created.get(t).or_else(|| kinds.get(t)).copied())
+        .filter(|r| is_structure(r))
+        .filter_map(Record::scope)
+        .collect();
+    restructured.sort_unstable();
+    restructured.dedup();
     let mut world = World::new();
     let versions = tx.context_versions(&blocks).await?;
     let mut missing = Vec::new();
@@ -612,6 +691,28 @@ pub(crate) async fn push_batch<T: PushTx>(
     }
     if !missing.is_empty() {
         for e in tx.load_blocks(&missing).await? {
+            world.insert(e);
+        }
+    }
+    if !restructured.is_empty() {
+        for e in tx.load_block_sheets(&restructured).await? {
+            world.insert(e);
+        }
+    }
+    // A new sheet must not repeat one of its scorer's sheets in the round.
+    let mut scorers: Vec<ScorerKey> = created
+        .values()
+        .filter_map(|r| match r {
+            Record::ScoreSheet(s) if !restructured.contains(&s.block_id) => {
+                Some((s.block_id, s.round_id, s.scorer))
+            }
+            _ => None,
+        })
+        .collect();
+    scorers.sort_unstable();
+    scorers.dedup();
+    if !scorers.is_empty() {
+        for e in tx.load_scorer_sheets(&scorers).await? {
             world.insert(e);
         }
     }
@@ -730,7 +831,7 @@ pub(crate) async fn push_batch<T: PushTx>(
                     server_ms,
                 });
                 if let Some(b) = w.record.scope()
-                    && !matches!(w.record, Record::ScoreCell(_))
+                    && is_structure(&w.record)
                 {
                     let v = versions.entry(b).or_default();
                     *v = (*v).max(seq);
@@ -754,7 +855,11 @@ pub(crate) async fn push_batch<T: PushTx>(
             versions.get(b).map(|v| Context {
                 block: *b,
                 version: *v,
-                entries: world.take_block(*b),
+                entries: world
+                    .take_block(*b)
+                    .into_iter()
+                    .filter(|e| is_structure(&e.record))
+                    .collect(),
             })
         })
         .collect();

@@ -35,8 +35,8 @@ const AUDIT_EVENT: &str = "INSERT INTO audit_log (mutation_id, device_id, accoun
     block_id, field, old_value, new_value, won, client_hlc, reason, server_ms)
     VALUES ($1, $2, $3, $4, $5, $6, 'null', $7, 1, '{}', NULL, $8)";
 use super::{
-    AccountRow, AuditRow, Batch, ContextCache, JoinCodeRow, Page, PushTx, Store, StoreError,
-    TokenRow, push_batch, seq_from_sql, seq_to_sql,
+    AccountRow, AuditRow, Batch, ContextCache, JoinCodeRow, NOT_STRUCTURE, Page, PushTx, Store,
+    StoreError, TokenRow, push_batch, seq_from_sql, seq_to_sql,
 };
 
 /// The SQLite store.
@@ -230,6 +230,15 @@ async fn commit_group(
     }
 }
 
+/// A stored entry from a row of (body, clocks, deleted).
+fn entry(row: &sqlx::sqlite::SqliteRow) -> Result<Entry, StoreError> {
+    super::decode_entry(
+        row.try_get::<&str, _>(0)?,
+        row.try_get::<&str, _>(1)?,
+        row.try_get(2)?,
+    )
+}
+
 struct Tx<'c>(Transaction<'c, Sqlite>);
 
 /// Rows per multi-row statement; SQLite allows 32,766 parameters.
@@ -253,11 +262,7 @@ impl Tx<'_> {
             }
             q.push(")");
             for row in q.build().fetch_all(&mut *self.0).await? {
-                out.push(super::decode_entry(
-                    row.try_get::<&str, _>(0)?,
-                    row.try_get::<&str, _>(1)?,
-                    row.try_get(2)?,
-                )?);
+                out.push(entry(&row)?);
             }
         }
         Ok(out)
@@ -265,7 +270,7 @@ impl Tx<'_> {
 }
 
 impl PushTx for Tx<'_> {
-    async fn lock(&mut self) -> Result<(), StoreError> {
+    async fn lock(&mut self, _: &[Mutation]) -> Result<(), StoreError> {
         // The store's writer mutex is held by the caller; SQLite has one writer anyway.
         Ok(())
     }
@@ -308,10 +313,9 @@ impl PushTx for Tx<'_> {
     ) -> Result<HashMap<Uuid, u64>, StoreError> {
         let mut out = HashMap::new();
         for chunk in id_list(blocks).chunks(CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "SELECT block_id, MAX(seq) FROM records \
-                 WHERE kind <> 'score_cell' AND block_id IN (",
-            );
+            let mut q = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT block_id, MAX(seq) FROM records WHERE {NOT_STRUCTURE} AND block_id IN ("
+            ));
             let mut list = q.separated(", ");
             for id in chunk {
                 list.push_bind(id);
@@ -329,10 +333,43 @@ impl PushTx for Tx<'_> {
 
     async fn load_blocks(&mut self, blocks: &[Uuid]) -> Result<Vec<Entry>, StoreError> {
         self.entries(
-            "SELECT body, clocks, deleted FROM records WHERE kind <> 'score_cell' AND block_id IN (",
+            &format!(
+                "SELECT body, clocks, deleted FROM records WHERE {NOT_STRUCTURE} AND block_id IN ("
+            ),
             blocks,
         )
         .await
+    }
+
+    async fn load_block_sheets(&mut self, blocks: &[Uuid]) -> Result<Vec<Entry>, StoreError> {
+        self.entries(
+            "SELECT body, clocks, deleted FROM records WHERE kind = 'score_sheet' AND block_id IN (",
+            blocks,
+        )
+        .await
+    }
+
+    async fn load_scorer_sheets(
+        &mut self,
+        keys: &[super::ScorerKey],
+    ) -> Result<Vec<Entry>, StoreError> {
+        let mut out = Vec::new();
+        for (block, round, scorer) in keys {
+            let rows = sqlx::query(
+                "SELECT body, clocks, deleted FROM records
+                 WHERE kind = 'score_sheet' AND block_id = ?1
+                   AND json_extract(body, '$.round_id') = ?2 AND json_extract(body, '$.scorer') = ?3",
+            )
+            .bind(block.to_string())
+            .bind(round.to_string())
+            .bind(scorer.to_string())
+            .fetch_all(&mut *self.0)
+            .await?;
+            for row in rows {
+                out.push(entry(&row)?);
+            }
+        }
+        Ok(out)
     }
 
     async fn load_papers(

@@ -1,7 +1,8 @@
 //! Sync benchmark (a figure printer, never a test): 50 delegates each cross-score 30 units on
 //! 40 criteria, 60,000 score cells pushed by 50 concurrent devices over HTTP to a real
 //! server, then pulled in full by a new device with gzip on. Runs on SQLite and on a
-//! throwaway PostgreSQL. `scripts/bench` runs it in release mode.
+//! throwaway PostgreSQL, there with 1, 2 and 3 servers on one database (the devices spread
+//! over them; `BENCH_SERVERS`, e.g. `1,3`). `scripts/bench` runs it in release mode.
 
 // Timings and averages for a human to read; no points are computed here.
 #![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
@@ -36,9 +37,14 @@ fn with_block(mut op: Op, block: Uuid) -> Op {
     op
 }
 
-async fn run<S: Store>(name: &str, store: S) {
+async fn run<S: Store>(name: &str, stores: Vec<S>) {
+    let store = stores[0].clone();
     let s = conference::setup(&store, UNITS, PER_UNIT, CRITERIA).await;
-    let server = TestServer::start(store.clone()).await;
+    let mut servers = Vec::new();
+    for st in &stores {
+        servers.push(TestServer::start(st.clone()).await);
+    }
+    let server = &servers[0];
     let http = reqwest::Client::new();
     // One device per delegate, each with its token.
     let mut devices = Vec::new();
@@ -101,8 +107,8 @@ async fn run<S: Store>(name: &str, store: S) {
         .collect();
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for (token, bodies) in requests {
-        let (http, url) = (http.clone(), server.url("/api/v1/sync"));
+    for (i, (token, bodies)) in requests.into_iter().enumerate() {
+        let (http, url) = (http.clone(), servers[i % servers.len()].url("/api/v1/sync"));
         tasks.push(tokio::spawn(async move {
             let mut applied = 0;
             for body in bodies {
@@ -180,7 +186,9 @@ async fn run<S: Store>(name: &str, store: S) {
         }
     }
     let pull_s = started.elapsed().as_secs_f64();
-    server.stop().await;
+    for server in servers {
+        server.stop().await;
+    }
     println!(
         "sync {name}: pushed {total} mutations ({cells} score cells) from {UNITS} devices in {push_s:.2} s = {:.0} mutations/s; \
          full pull of {changes} records in {pull_s:.2} s; {:.1} bytes/record on the wire gzipped ({:.1} raw JSON)",
@@ -198,11 +206,23 @@ async fn main() {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}/bench.db", dir.path().display());
         let store = SqliteStore::connect(&url).await.expect("sqlite");
-        run("SQLite", store).await;
+        run("SQLite", vec![store]).await;
     }
     if only.is_empty() || only == "postgres" {
         let pg = PgInstance::start();
-        let store = PgStore::connect(&pg.url()).await.expect("postgres");
-        run("PostgreSQL", store).await;
+        let counts = std::env::var("BENCH_SERVERS").unwrap_or_else(|_| "1,2,3".into());
+        for n in counts
+            .split(',')
+            .filter_map(|n| n.trim().parse::<usize>().ok())
+        {
+            // Each count on a new database of the same cluster; each server its own pool
+            // and block-context cache, as separate processes would have.
+            let url = pg.database(&format!("bench_{n}"));
+            let mut stores = Vec::new();
+            for _ in 0..n {
+                stores.push(PgStore::connect(&url).await.expect("postgres"));
+            }
+            run(&format!("PostgreSQL, {n} server(s)"), stores).await;
+        }
     }
 }
