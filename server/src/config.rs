@@ -14,6 +14,14 @@ pub struct Limits {
     pub trust_proxy: bool,
     /// Served over TLS: browsers are told to keep to HTTPS (HSTS).
     pub tls: bool,
+    /// Syncs decoded and applied at once; the others wait their turn with only their body
+    /// read, so the server's memory does not grow with the number of devices pushing.
+    pub max_concurrent_syncs: usize,
+}
+
+/// Twice the cores, at least 4: enough to keep them and the database busy.
+pub fn default_concurrent_syncs() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| (n.get() * 2).max(4))
 }
 
 impl Default for Limits {
@@ -24,6 +32,7 @@ impl Default for Limits {
             max_clock_skew_ms: shared::hlc::DEFAULT_MAX_SKEW_MS,
             trust_proxy: false,
             tls: false,
+            max_concurrent_syncs: default_concurrent_syncs(),
         }
     }
 }

@@ -39,6 +39,8 @@ pub struct AppState<S: Store> {
     pub streams: std::sync::Arc<routes::Streams>,
     /// The server's paper key, read (or made) on first use.
     pub paper_key: std::sync::Arc<tokio::sync::OnceCell<paper_key::PaperKey>>,
+    /// Turns for syncs (`Limits::max_concurrent_syncs`).
+    pub sync_turns: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl<S: Store> AppState<S> {
@@ -80,6 +82,9 @@ pub fn app_with_hall<S: Store>(
             throttle: throttle::Throttle::for_this_machine(),
             streams: std::sync::Arc::default(),
             paper_key: std::sync::Arc::default(),
+            sync_turns: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                limits.max_concurrent_syncs.max(1),
+            )),
         },
         static_dir,
         limits.tls,

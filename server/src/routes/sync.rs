@@ -33,6 +33,12 @@ pub(crate) async fn sync<S: Store>(
 ) -> Result<Json<SyncReply>, ApiError> {
     let Json(value) =
         body.map_err(|r| ApiError::from_json_rejection(r, state.limits.max_body_bytes))?;
+    // Decoding, applying and pulling take the memory; a sync waits its turn for them.
+    let _turn = state
+        .sync_turns
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Unavailable("shutting down"))?;
     let mut req = parse(&value)?;
     req.mutations = std::mem::take(&mut req.mutations)
         .into_iter()

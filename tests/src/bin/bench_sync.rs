@@ -2,7 +2,8 @@
 //! 40 criteria, 60,000 score cells pushed by 50 concurrent devices over HTTP to a real
 //! server, then pulled in full by a new device with gzip on. Runs on SQLite and on a
 //! throwaway PostgreSQL, there with 1, 2 and 3 servers on one database (the devices spread
-//! over them; `BENCH_SERVERS`, e.g. `1,3`). `scripts/bench` runs it in release mode.
+//! over them; `BENCH_SERVERS`, e.g. `1,3`); with `BENCH_SERVER_BIN` also through that
+//! release binary on SQLite, reporting its memory. `scripts/bench` runs it in release mode.
 
 // Timings and averages for a human to read; no points are computed here.
 #![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
@@ -44,7 +45,67 @@ async fn run<S: Store>(name: &str, stores: Vec<S>) {
     for st in &stores {
         servers.push(TestServer::start(st.clone()).await);
     }
-    let server = &servers[0];
+    let bases: Vec<String> = servers.iter().map(|s| s.url("")).collect();
+    let line = exercise(&store, &s, &bases).await;
+    for server in servers {
+        server.stop().await;
+    }
+    println!("sync {name}: {line}");
+}
+
+/// The release binary itself on SQLite, to read its memory: resident at rest after start,
+/// and its peak (`VmHWM`) over the same push and pull.
+async fn run_binary(bin: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}/bench.db", dir.path().display());
+    let store = SqliteStore::connect(&url).await.expect("sqlite");
+    let s = conference::setup(&store, UNITS, PER_UNIT, CRITERIA).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    // The API is what is measured; the app's files are not needed for it.
+    std::fs::write(dir.path().join("index.html"), "<!doctype html>").expect("index");
+    let mut child = std::process::Command::new(bin)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--database-url", &url])
+        .arg("--static-dir")
+        .arg(dir.path())
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("spawn the server");
+    let base = format!("http://127.0.0.1:{port}");
+    while reqwest::get(format!("{base}/api/v1/health")).await.is_err() {
+        if let Ok(Some(exit)) = child.try_wait() {
+            panic!("the server stopped: {exit}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let status =
+        || std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let kib = |text: &str, field: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let idle = kib(&status(), "VmRSS:");
+    let line = exercise(&store, &s, &[base]).await;
+    let after = status();
+    let _ = child.kill();
+    let _ = child.wait();
+    println!(
+        "sync SQLite, release binary: {line}; server resident {:.1} MB at rest, peak {:.1} MB, {:.1} MB after",
+        idle / 1024.0,
+        kib(&after, "VmHWM:") / 1024.0,
+        kib(&after, "VmRSS:") / 1024.0,
+    );
+}
+
+/// 50 devices push at once through the servers at `bases` (spread over them), then a new
+/// device pulls everything from the first; returns the figures as a line.
+async fn exercise<S: Store>(store: &S, s: &conference::Conference, bases: &[String]) -> String {
     let http = reqwest::Client::new();
     // One device per delegate, each with its token.
     let mut devices = Vec::new();
@@ -59,7 +120,7 @@ async fn run<S: Store>(name: &str, stores: Vec<S>) {
                 unit: Some(*u),
             }],
         };
-        let (token, device) = script::token(&store, &p).await;
+        let (token, device) = script::token(store, &p).await;
         let mut muts = Vec::new();
         for subject in s.units.iter().filter(|x| s.assignment.allows(*u, **x)) {
             let sheet = Uuid::now_v7();
@@ -108,7 +169,10 @@ async fn run<S: Store>(name: &str, stores: Vec<S>) {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (i, (token, bodies)) in requests.into_iter().enumerate() {
-        let (http, url) = (http.clone(), servers[i % servers.len()].url("/api/v1/sync"));
+        let (http, url) = (
+            http.clone(),
+            format!("{}/api/v1/sync", bases[i % bases.len()]),
+        );
         tasks.push(tokio::spawn(async move {
             let mut applied = 0;
             for body in bodies {
@@ -149,7 +213,7 @@ async fn run<S: Store>(name: &str, stores: Vec<S>) {
         admin: true,
         grants: vec![],
     };
-    let (token, device) = script::token(&store, &admin).await;
+    let (token, device) = script::token(store, &admin).await;
     let started = Instant::now();
     let (mut cursor, mut changes, mut wire, mut raw) = (0u64, 0usize, 0usize, 0usize);
     loop {
@@ -161,7 +225,7 @@ async fn run<S: Store>(name: &str, stores: Vec<S>) {
             mutations: vec![],
         };
         let res = http
-            .post(server.url("/api/v1/sync"))
+            .post(format!("{}/api/v1/sync", bases[0]))
             .bearer_auth(&token)
             .header("accept-encoding", "gzip")
             .json(&req)
@@ -186,16 +250,13 @@ async fn run<S: Store>(name: &str, stores: Vec<S>) {
         }
     }
     let pull_s = started.elapsed().as_secs_f64();
-    for server in servers {
-        server.stop().await;
-    }
-    println!(
-        "sync {name}: pushed {total} mutations ({cells} score cells) from {UNITS} devices in {push_s:.2} s = {:.0} mutations/s; \
+    format!(
+        "pushed {total} mutations ({cells} score cells) from {UNITS} devices in {push_s:.2} s = {:.0} mutations/s; \
          full pull of {changes} records in {pull_s:.2} s; {:.1} bytes/record on the wire gzipped ({:.1} raw JSON)",
         total as f64 / push_s,
         wire as f64 / changes as f64,
         raw as f64 / changes as f64,
-    );
+    )
 }
 
 /// Runs both backends, or the one named by `BENCH_BACKEND` (`sqlite` or `postgres`).
@@ -207,6 +268,9 @@ async fn main() {
         let url = format!("sqlite://{}/bench.db", dir.path().display());
         let store = SqliteStore::connect(&url).await.expect("sqlite");
         run("SQLite", vec![store]).await;
+        if let Ok(bin) = std::env::var("BENCH_SERVER_BIN") {
+            run_binary(&bin).await;
+        }
     }
     if only.is_empty() || only == "postgres" {
         let pg = PgInstance::start();
