@@ -71,6 +71,13 @@ impl ApiError {
         }
     }
 
+    /// Whether the server refused a request as too large (bytes or mutations): a smaller
+    /// one may pass.
+    pub fn too_large(&self) -> bool {
+        matches!(self, ApiError::Server { body, .. }
+            if matches!(body.code, ErrorCode::PayloadTooLarge | ErrorCode::BatchTooLarge))
+    }
+
     /// Whether the server wants the user to sign in (again).
     pub fn needs_sign_in(&self) -> bool {
         matches!(self, ApiError::Server { body, .. } if body.code == ErrorCode::Unauthorized)

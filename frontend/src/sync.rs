@@ -24,7 +24,8 @@ use wasm_bindgen::closure::Closure;
 use crate::api::{self, ApiError};
 use crate::db::{DbError, LocalDb, Synced};
 
-/// Most mutations pushed in one request (the server takes up to 1,000).
+/// Most mutations pushed in one request (the server takes up to 1,000); a batch the server
+/// finds too large (long notes) is split until it passes.
 pub const PUSH_BATCH: usize = 500;
 /// Changes asked for per page (the server gives up to 5,000): one IndexedDB transaction
 /// each, so fewer, larger pages store a block faster.
@@ -95,9 +96,12 @@ pub struct Sink {
 /// Pushes everything pending and pulls everything new, then returns.
 pub async fn sync_once(db: &LocalDb, base_url: &str, sink: &Sink) -> Result<(), SyncError> {
     let mut restamped = false;
-    // Bounded: each round either empties a batch, sets some aside, or fails.
+    // Halved while the server finds a push too large (long notes on many cells can pass
+    // its body limit), down to one mutation.
+    let mut batch = PUSH_BATCH;
+    // Bounded: each round either empties a batch, sets some aside, halves it, or fails.
     for _ in 0..10_000 {
-        let (meta, mutations) = db.outgoing(PUSH_BATCH).await?;
+        let (meta, mutations) = db.outgoing(batch).await?;
         let Some(token) = meta.token.clone() else {
             // Nothing leaves the device before someone signs in; edits wait in the outbox.
             return Err(SyncError::SignedOut);
@@ -106,7 +110,7 @@ pub async fn sync_once(db: &LocalDb, base_url: &str, sink: &Sink) -> Result<(), 
         // A full batch means more wait behind it: take (almost) no changes back until the
         // queue is empty, then pull. Pages pulled meanwhile would echo this device's own
         // edits and replay the rest of a long queue over each record again and again.
-        let limit = if pushed == PUSH_BATCH { 1 } else { PULL_PAGE };
+        let limit = if pushed == batch { 1 } else { PULL_PAGE };
         let req = SyncRequest {
             protocol: PROTOCOL,
             device_id: meta.device_id,
@@ -120,13 +124,14 @@ pub async fn sync_once(db: &LocalDb, base_url: &str, sink: &Sink) -> Result<(), 
                 let synced = db.apply_sync(&res).await?;
                 (sink.synced)(Some(&synced));
                 drop(turn);
-                if !res.more && pushed < PUSH_BATCH {
+                if !res.more && pushed < batch {
                     if !meta.device_key_registered {
                         register_key(db, base_url, &token).await;
                     }
                     return Ok(());
                 }
             }
+            Err(e) if e.too_large() && pushed > 1 => batch = pushed / 2,
             Err(e) if e.clock_ahead().is_some() && !restamped => {
                 // This device's clock runs ahead of the server's: take the server's time,
                 // re-stamp what is pending and push again (once per sync).

@@ -42,11 +42,11 @@ export function freePort() {
   });
 }
 
-export async function startServer(port, dataDir) {
+export async function startServer(port, dataDir, extra = []) {
   const proc = spawn(
     SERVER,
     ['serve', '--listen', `127.0.0.1:${port}`, '--database-url', `sqlite://${dataDir}/thidua.db`,
-      '--static-dir', DIST, '--seed-demo'],
+      '--static-dir', DIST, '--seed-demo', ...extra],
     { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' } },
   );
   const deadline = Date.now() + 30_000;

@@ -2,7 +2,9 @@
 // network is up, then scores its own unit's self-scoring sheet offline (typing, the stepper,
 // a note), reloads with no network and finds every cell, submits, and when the network
 // returns both see each other's submitted result. The totals are hand-computed from the demo
-// covenant: every standard criterion at its maximum adds up to the stated 100.
+// covenant: every standard criterion at its maximum adds up to the stated 100. The server
+// takes bodies of at most 1 KB here, so the offline sheet's first push (about 20 cells) is
+// refused as too large and the app must split it until it passes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -14,6 +16,8 @@ const ROUND = '01900000-0000-7000-8000-00000000e201';
 const DEVICE = '01900000-0000-7000-8000-00000000e2e1';
 
 const h = harness();
+// Bodies of at most 1 KB: the sheet scored offline goes up in pushes of one or two cells.
+const SMALL_BODIES = ['--max-body-bytes', '1024'];
 
 // Every score field's value, in document order.
 const values = (page) => page.getByTestId('score-input').evaluateAll((els) => els.map((e) => e.value));
@@ -41,7 +45,7 @@ async function score(page, tweak, taps = false) {
 test('two delegates score offline, keep every cell through a reload, and see each other', async () => {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  h.server = await startServer(port, h.dataDir);
+  h.server = await startServer(port, h.dataDir, SMALL_BODIES);
   await openSelfRound(port, ROUND, DEVICE);
   const browser = await launch();
   h.browser = browser;
@@ -173,7 +177,7 @@ test('two delegates score offline, keep every cell through a reload, and see eac
   }
 
   // The network returns; both sync and each sees the other's submitted sheet.
-  h.server = await startServer(port, h.dataDir);
+  h.server = await startServer(port, h.dataDir, SMALL_BODIES);
   for (const d of delegates) await d.context.setOffline(false);
   for (const d of delegates) await assertText(d.page.getByTestId('sync-state'), 'Đã đồng bộ', 20_000);
   for (const d of delegates) {
